@@ -23,6 +23,52 @@ export interface InsertResult {
   duplicates: number;
 }
 
+/** What a presence write returns: counts, and on request the newly stored rows as a column chunk. */
+export interface PresenceInsertResult extends InsertResult {
+  /** The rows this call added (duplicates excluded), present when `returnChunk` was asked for. */
+  chunk?: PresenceChunk;
+}
+
+/** A value read from a SQL staging engine. */
+export type SqlValue = string | number | bigint | boolean | null;
+
+/**
+ * The few SQL calls the ingest pipeline needs from an engine that speaks DuckDB's dialect (`read_csv`,
+ * `try_cast`, temporary tables). Kept tiny so the ingest code does not depend on a client package.
+ */
+export interface SqlRunner {
+  /** Runs one or more statements, ignoring results. */
+  run(sql: string): Promise<void>;
+  /** Runs a query and returns its rows as plain objects (numbers beyond 2^53 as bigint). */
+  rows(sql: string): Promise<Record<string, SqlValue>[]>;
+  /** Runs a query and returns each column as an array, for bulk reads. */
+  columns(sql: string): Promise<SqlValue[][]>;
+}
+
+/**
+ * Column layout of a staging table of validated presences, as `bulk.commitPresences` reads it:
+ * `id_kind, id_value, place_kind, place_id VARCHAR, start, "end" BIGINT (epoch s), sub VARCHAR,
+ * flags UTINYINT, lat, lon DOUBLE, source VARCHAR`.
+ */
+export const PRESENCE_STAGING_COLUMNS =
+  'id_kind VARCHAR, id_value VARCHAR, place_kind VARCHAR, place_id VARCHAR, start BIGINT, "end" BIGINT, sub VARCHAR, flags UTINYINT, lat DOUBLE, lon DOUBLE, source VARCHAR';
+
+/**
+ * Fast path for stores that run a DuckDB-dialect engine in-process: files are read and validated in
+ * the store's own engine and valid rows move into the store without passing through JavaScript.
+ */
+export interface BulkLoader {
+  /** The store's engine; staging tables made here must be TEMP tables with unique names. */
+  readonly sql: SqlRunner;
+  /**
+   * Moves the rows of staging table `table` (layout `PRESENCE_STAGING_COLUMNS`) into the store in one
+   * atomic batch, skipping duplicates like `insertPresences`.
+   */
+  commitPresences(table: string, options?: { returnChunk?: boolean }): Promise<PresenceInsertResult>;
+  /** Writes everything committed so far durably (checkpoint), after large loads. */
+  checkpoint(): Promise<void>;
+}
+
 /**
  * A column chunk of presences for index building. Identifier, place and sub are the store's dense
  * dictionary ids (sub 0 = none); times are epoch seconds UTC.
@@ -53,6 +99,15 @@ export interface PlaceWindowQuery {
   to: number;
 }
 
+/** What a purge removed. */
+export interface PurgeResult {
+  removed: number;
+  /** Earliest and latest start of the removed presences (epoch seconds), null when nothing was removed. */
+  oldestStart: number | null;
+  newestStart: number | null;
+}
+
+/** Sizes of what a store holds. */
 export interface StoreStats {
   presences: number;
   identifiers: number;
@@ -67,14 +122,17 @@ export interface StoreStats {
 export interface PresenceStore {
   /** What this adapter can do. */
   readonly capabilities: PresenceStoreCapabilities;
+  /** Present when the adapter offers the in-engine bulk path (DuckDB); the ingest falls back to `insertPresences` otherwise. */
+  readonly bulk?: BulkLoader;
   /** Creates tables and dictionaries if missing. Safe to call on every start. */
   init(): Promise<void>;
   /**
    * Appends validated presences in one atomic batch: all rows of the call become visible, or none.
    * A row equal to one already stored (same identifier, place, start, end, sub, source) is skipped and
-   * counted as a duplicate, so re-ingesting a file adds nothing.
+   * counted as a duplicate (also within the call), so re-ingesting a file adds nothing. With
+   * `returnChunk` the added rows come back as a chunk (dictionary ids), for keeping an index current.
    */
-  insertPresences(rows: readonly Presence[]): Promise<InsertResult>;
+  insertPresences(rows: readonly Presence[], options?: { returnChunk?: boolean }): Promise<PresenceInsertResult>;
   /** Stores identity links; a link already stored (in either direction) is a duplicate. */
   insertIdentityLinks(rows: readonly IdentityLink[]): Promise<InsertResult>;
   /** Inserts or updates people (keyed by identifier). */
@@ -101,8 +159,11 @@ export interface PresenceStore {
   placeKeys(ids: readonly number[]): Promise<string[]>;
   /** Sub (seat, room) text of sub dictionary ids. */
   subValues(ids: readonly number[]): Promise<string[]>;
-  /** Deletes presences whose end is before `before` (epoch seconds); reports what it removed. */
-  purgeBefore(before: number): Promise<{ removed: number }>;
+  /**
+   * Deletes presences whose end is at or before `before` (epoch seconds), i.e. that lie wholly in the
+   * past of that instant; reports how many it removed and the removed rows' earliest and latest start.
+   */
+  purgeBefore(before: number): Promise<PurgeResult>;
   /** Sizes of what is stored. */
   stats(): Promise<StoreStats>;
   /** Flushes and closes. */

@@ -1,0 +1,129 @@
+/**
+ * @module Ingest benchmark: presences per second from the synthetic city's CSV files to the durable
+ * DuckDB store (validated, deduplicated, dictionary-encoded, checkpointed), side by side with a plain
+ * DuckDB load of the same files (typed read_csv into a table, no checks) as the floor to compare with.
+ *
+ *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateCity } from '../src/sim/generate.ts';
+import { IngestService } from '../src/services/ingest.service.ts';
+import { DuckDbPresenceStore, openDuckDbScratch } from '../src/stores/presence/duckdb/duckdb-presence-store.ts';
+
+/** Figures of one benchmark run. */
+export interface IngestBenchResult {
+  people: number;
+  days: number;
+  presenceFiles: number;
+  /** Presence records read (malformed and duplicate rows included). */
+  presencesRead: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  /** Wall time of the presence files, CSV to durable. */
+  seconds: number;
+  /** presencesRead / seconds. */
+  rate: number;
+  /** The same files loaded by DuckDB's read_csv into a typed table in a file, no validation. */
+  floorSeconds: number;
+  floorRate: number;
+  /** Bytes of the store file per stored presence (after checkpoint). */
+  bytesPerPresence: number;
+  peakRssMb: number;
+}
+
+/** Generates (or reuses) the city, then ingests its presences into a fresh store file and measures. */
+export async function runIngestBench(opts: { people: number; days: number; seed: number; threads?: number; cacheDir?: string }): Promise<IngestBenchResult> {
+  const cache = opts.cacheDir ?? path.join(os.tmpdir(), 'cordon-bench-city');
+  const cityDir = path.join(cache, `city-${opts.seed}-${opts.people}-${opts.days}`);
+  if (!fs.existsSync(path.join(cityDir, 'truth.json'))) {
+    process.stderr.write(`generating the city (${opts.people} people, ${opts.days} days) into ${cityDir}…\n`);
+    await generateCity({ seed: opts.seed, people: opts.people, days: opts.days, out: cityDir });
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-bench-ingest-'));
+  try {
+    const storeFile = path.join(work, 'presence.duckdb');
+    const store = await DuckDbPresenceStore.open(storeFile, { threads: opts.threads });
+    const service = new IngestService(store, { timeZone: 'Asia/Shanghai', rejectsDir: path.join(work, 'rejects') });
+    const plan = service.planFolder(cityDir).filter((e) => e.kind);
+    for (const e of plan.filter((x) => x.kind !== 'presences')) await service.ingestFile(e.file);
+    const presenceFiles = plan.filter((e) => e.kind === 'presences').map((e) => e.file);
+    let read = 0;
+    let accepted = 0;
+    let rejected = 0;
+    let duplicates = 0;
+    const t0 = performance.now();
+    for (const file of presenceFiles) {
+      const s = await service.ingestFile(file);
+      read += s.rowsRead;
+      accepted += s.accepted;
+      rejected += s.rejected;
+      duplicates += s.duplicates;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await store.close();
+    const bytes = fs.statSync(storeFile).size;
+
+    // The floor: DuckDB reading the same CSV files into a typed table in a file, nothing checked.
+    const floorFile = path.join(work, 'floor.duckdb');
+    const scratch = await openDuckDbScratch();
+    const list = presenceFiles.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ');
+    const f0 = performance.now();
+    await scratch.sql.run(`ATTACH '${floorFile}' AS floor;
+${opts.threads ? `SET threads = ${opts.threads};` : ''}
+CREATE TABLE floor.p AS SELECT * FROM read_csv([${list}], header = true, ignore_errors = true,
+  columns = {'id_kind': 'VARCHAR', 'id_value': 'VARCHAR', 'place_kind': 'VARCHAR', 'place_id': 'VARCHAR', 'start': 'TIMESTAMPTZ',
+             'end': 'TIMESTAMPTZ', 'sub': 'VARCHAR', 'lat': 'DOUBLE', 'lon': 'DOUBLE', 'source': 'VARCHAR'});
+CHECKPOINT floor;`);
+    const floorSeconds = (performance.now() - f0) / 1000;
+    scratch.close();
+    return {
+      people: opts.people,
+      days: opts.days,
+      presenceFiles: presenceFiles.length,
+      presencesRead: read,
+      accepted,
+      rejected,
+      duplicates,
+      seconds,
+      rate: read / seconds,
+      floorSeconds,
+      floorRate: read / floorSeconds,
+      bytesPerPresence: accepted > 0 ? bytes / accepted : 0,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
+if (isMain) {
+  const { values } = parseArgs({
+    options: {
+      people: { type: 'string', default: '50000' },
+      days: { type: 'string', default: '14' },
+      seed: { type: 'string', default: '1' },
+      threads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const r = await runIngestBench({
+    people: Number(values.people),
+    days: Number(values.days),
+    seed: Number(values.seed),
+    threads: values.threads ? Number(values.threads) : undefined,
+  });
+  if (values.json) console.log(JSON.stringify(r, null, 2));
+  else {
+    const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+    console.log(`ingest: ${n(r.presencesRead)} presences in ${r.presenceFiles} CSV files (${r.people} people, ${r.days} days), ${os.cpus().length} cores`);
+    console.log(`  cordon ingest (validated, deduplicated, durable): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
+    console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
+    console.log(`  floor: DuckDB read_csv into a typed table, no checks: ${r.floorSeconds.toFixed(2)} s  ${n(r.floorRate)} presences/s`);
+    console.log(`  ratio cordon / floor time: ${(r.seconds / r.floorSeconds).toFixed(2)}×   peak RSS ${n(r.peakRssMb)} MB`);
+  }
+}

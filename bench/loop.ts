@@ -1,0 +1,152 @@
+/**
+ * @module Benchmark of the closed loop: "case confirmed → all leads pushed and visible in the inboxes"
+ * for cases with about 50 pushable contacts, on the SQLite and PostgreSQL records stores side by side
+ * (same city, same cases, answers checked equal), median and p99, and the ratio.
+ * `node bin/run-ts.js bench/loop.ts [--people 20000] [--days 14] [--seed 3] [--cases 15] [--target 50]`
+ * PostgreSQL: CORDON_BENCH_POSTGRES_URL (default the local server); skipped when unreachable.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Actor } from '../src/domain/jurisdiction.ts';
+import { PostgresConnection } from '../src/stores/records/postgres/postgres-connection.ts';
+import { CITY_COMMANDER, openLoopOn, prepareCity, type OutbreakCity } from '../test/loop/synthetic-outbreak.ts';
+
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '20000' },
+    days: { type: 'string', default: '14' },
+    seed: { type: 'string', default: '3' },
+    cases: { type: 'string', default: '15' },
+    target: { type: 'string', default: '50' },
+  },
+});
+const people = Number(values.people);
+const days = Number(values.days);
+const caseCount = Number(values.cases);
+const target = Number(values.target);
+const PUSHABLE = new Set(['close', 'secondary', 'companion']);
+
+function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 5432) });
+    const done = (ok: boolean): void => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+};
+
+/** People whose trace has close to `target` pushable contacts, from a sample of residents. */
+async function pickCases(city: OutbreakCity): Promise<{ id: string; onset: string; contacts: number }[]> {
+  const lines = fs.readFileSync(city.city.paths.people, 'utf8').split('\n').slice(1).filter(Boolean);
+  const onset = new Date(city.now.getTime() - 3 * 86_400_000).toISOString().slice(0, 10);
+  const scored: { id: string; onset: string; contacts: number }[] = [];
+  const step = Math.max(1, Math.floor(lines.length / 600));
+  for (let i = 0; i < lines.length; i += step) {
+    const [kind, value] = lines[i].split(',');
+    const id = `${kind}:${value}`;
+    const r = await city.tracer.trace({ id, onset, degree: 2, now: city.now.getTime() });
+    scored.push({ id, onset, contacts: r.contacts.filter((c) => PUSHABLE.has(c.category)).length });
+  }
+  scored.sort((a, b) => Math.abs(a.contacts - target) - Math.abs(b.contacts - target));
+  return scored.slice(0, caseCount);
+}
+
+interface Sample {
+  ms: number;
+  pushed: string[];
+}
+
+/** One measured run: a fresh records store, then confirm the case and read every receiving unit's inbox. */
+async function measure(city: OutbreakCity, url: string, c: { id: string; onset: string }, cleanup: (u: string) => Promise<void>): Promise<Sample> {
+  const { records, loop } = await openLoopOn(city, url);
+  try {
+    const t0 = performance.now();
+    const { trace } = await loop.cases.add(CITY_COMMANDER, { ids: [c.id], classification: 'confirmed', onset: c.onset });
+    const leads = trace?.recorded.newLeads ?? [];
+    const units = [...new Set(leads.map((l) => l.jurisdiction as string))];
+    const seen = new Set<string>();
+    for (const unit of units) {
+      const officer: Actor = { userId: 'bench', role: 'precinct_officer', jurisdiction: unit };
+      const inbox = await loop.commands.inbox(officer, { states: ['pushed'], limit: 1000 });
+      for (const k of inbox.commands) seen.add(k.leadId);
+    }
+    const ms = performance.now() - t0;
+    const missing = leads.filter((l) => !seen.has(l.id));
+    if (missing.length) throw new Error(`${missing.length} pushed leads not visible in their unit's inbox`);
+    return { ms, pushed: leads.map((l) => `${l.personKey}@${l.jurisdiction}`).sort() };
+  } finally {
+    await records.close();
+    await cleanup(url);
+  }
+}
+
+console.log(`loop benchmark: ${people} people × ${days} days, seed ${values.seed}, ${caseCount} cases near ${target} pushable contacts`);
+const t0 = performance.now();
+const city = await prepareCity({ seed: Number(values.seed), people, days });
+const stats = await city.presence.stats();
+console.log(`city ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${stats.presences.toLocaleString('en')} presences`);
+const picked = await pickCases(city);
+console.log(`cases: pushable contacts per trace ${picked.map((p) => p.contacts).join(', ')}`);
+
+const stores: { name: string; url: (i: number) => string; cleanup: (u: string) => Promise<void> }[] = [
+  {
+    name: 'sqlite',
+    url: (i) => `sqlite:${path.join(city.dir, `records-${i}.sqlite`)}`,
+    cleanup: async (u) => {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(u.slice('sqlite:'.length) + suffix, { force: true });
+    },
+  },
+];
+const pgBase = process.env.CORDON_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+if (await reachable(pgBase)) {
+  stores.push({
+    name: 'postgres',
+    url: (i) => {
+      const u = new URL(pgBase);
+      u.searchParams.set('schema', `bench_loop_${process.pid}_${i}`);
+      return u.toString();
+    },
+    cleanup: async (u) => {
+      const { openPostgresConnection } = await import('../src/stores/records/postgres/postgres-connection.ts');
+      const conn: PostgresConnection = await openPostgresConnection(u, { max: 1 });
+      await conn.dropSchema();
+      await conn.close();
+    },
+  });
+} else {
+  console.log(`PostgreSQL at ${new URL(pgBase).host} not reachable: SQLite only`);
+}
+
+const results = new Map<string, number[]>(stores.map((s) => [s.name, []]));
+let run = 0;
+// Interleaved: each case runs on every store in turn, so machine noise hits both alike.
+for (const [i, c] of picked.entries()) {
+  const answers: string[][] = [];
+  for (const s of stores) {
+    const sample = await measure(city, s.url(run++), c, s.cleanup);
+    results.get(s.name)?.push(sample.ms);
+    answers.push(sample.pushed);
+  }
+  for (const a of answers.slice(1)) {
+    if (JSON.stringify(a) !== JSON.stringify(answers[0])) throw new Error(`case ${i}: the stores pushed different leads`);
+  }
+}
+const medians: Record<string, number> = {};
+for (const [name, xs] of results) {
+  medians[name] = quantile(xs, 0.5);
+  console.log(`${name.padEnd(9)} confirm → pushed → visible: median ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)} ms (n=${xs.length})`);
+}
+if (medians.postgres !== undefined) console.log(`ratio postgres / sqlite (median): ${(medians.postgres / medians.sqlite).toFixed(2)}×; same leads pushed by both`);
+await city.close();

@@ -1,0 +1,60 @@
+/**
+ * @module The server of a running Cordon: `buildServer` with every route group wired to the runtime's
+ * services, the loop's events and the server's own (upload progress) as live events, and the status
+ * page's counts.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Writable } from 'node:stream';
+import type { Runtime } from '../services/bootstrap.service.ts';
+import { LocalEventSource } from './live-events.ts';
+import { loopEventSource } from './loop-events.ts';
+import { PersonRefCodec } from './person-ref.ts';
+import { ingestRoutes } from './routes/ingest.routes.ts';
+import { loopRoutes } from './routes/loop.routes.ts';
+import { peopleRoutes } from './routes/people.routes.ts';
+import { buildServer, type CordonServer } from './server.ts';
+
+/** The built UI, relative to this file: web/dist at the repository root. */
+export const DEFAULT_WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+export interface CordonServerOptions {
+  log?: Writable | boolean;
+  webDist?: string | null;
+  secureCookies?: boolean;
+}
+
+export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions = {}): Promise<CordonServer> {
+  const refs = new PersonRefCodec(rt.config.secret);
+  const local = new LocalEventSource();
+  return buildServer({
+    auth: rt.auth,
+    users: rt.users,
+    audit: rt.audit,
+    scope: rt.scope,
+    events: [loopEventSource(rt.loop.bus), local],
+    log: opts.log ?? true,
+    webDist: opts.webDist === undefined ? DEFAULT_WEB_DIST : opts.webDist,
+    secureCookies: opts.secureCookies ?? false,
+    routes: [
+      loopRoutes({ loop: rt.loop, tracer: () => rt.tracer, refs }),
+      peopleRoutes({ records: rt.records, loop: rt.loop, presence: rt.presence, refs }),
+      ingestRoutes({ runtime: rt, events: local }),
+    ],
+    status: async () => {
+      const stats = rt.presence ? await rt.presence.stats() : null;
+      const summary = await rt.loop.status.summary({ userId: 'system', role: 'system', jurisdiction: '*' });
+      const cases = summary.cases.confirmed + summary.cases.suspected + summary.cases.asymptomatic;
+      return {
+        presences: stats?.presences ?? null,
+        'people (identifiers)': stats?.identifiers ?? null,
+        'people (registered)': stats?.people ?? null,
+        places: stats?.places ?? null,
+        cases,
+        'open leads': summary.openLeads,
+        'open commands': summary.openCommands,
+        'trace index': rt.tracer ? `${rt.tracer.sourceName}` : 'not built',
+      };
+    },
+  });
+}

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Presence } from '../domain/formats.ts';
+import { presenceWhereabouts } from '../services/command.service.ts';
+import { createLoop, type Loop } from '../services/loop.service.ts';
+import { PresenceTraceService } from '../services/trace.service.ts';
+import { DuckDbPresenceStore } from '../stores/presence/duckdb/duckdb-presence-store.ts';
+import type { RecordsStore } from '../stores/records/records-store.ts';
+import { openSqliteRecordsStore } from '../stores/records/sqlite/sqlite-records-store.ts';
+import { loopEventSource } from './loop-events.ts';
+import { PersonRefCodec } from './person-ref.ts';
+import { loopRoutes } from './routes/loop.routes.ts';
+import { peopleRoutes } from './routes/people.routes.ts';
+import { FIXTURE_TREE, startFixture, type Fixture } from './test-fixture.ts';
+
+// Personal identifiers of the test world: none of them may appear in a log line.
+const CASE_PHONE = '13800000001';
+const CONTACT_PHONE = '13900000002';
+const CONTACT_ID_CARD = '330211199001011234';
+
+const t = (iso: string): number => Date.parse(iso) / 1000;
+function presence(phone: string, place: string, from: string, to: string): Presence {
+  return { idKind: 'phone', idValue: phone, placeKind: 'venue', placeId: place, start: t(from), end: t(to), dateOnly: false, pointEvent: false };
+}
+
+let fx: Fixture;
+let records: RecordsStore;
+let presenceStore: DuckDbPresenceStore;
+let loop: Loop;
+let caseId: string;
+const refs = new PersonRefCodec('test secret for person references');
+
+beforeAll(async () => {
+  records = await openSqliteRecordsStore(':memory:');
+  await records.upsertJurisdictions(FIXTURE_TREE);
+  presenceStore = await DuckDbPresenceStore.open(':memory:');
+  await presenceStore.init();
+  await presenceStore.insertPresences([
+    presence(CASE_PHONE, 'V1', '2026-02-27T10:00:00+08:00', '2026-02-27T11:00:00+08:00'),
+    presence(CONTACT_PHONE, 'V1', '2026-02-27T10:10:00+08:00', '2026-02-27T10:50:00+08:00'),
+    // The contact's ID card is seen too (a hotel check-in elsewhere), so identity resolution lists it.
+    { ...presence(CONTACT_ID_CARD, 'H9', '2026-02-26T20:00:00+08:00', '2026-02-26T22:00:00+08:00'), idKind: 'id_card', placeKind: 'hotel' },
+  ]);
+  await presenceStore.insertIdentityLinks([{ aKind: 'phone', aValue: CONTACT_PHONE, bKind: 'id_card', bValue: CONTACT_ID_CARD }]);
+  await presenceStore.upsertPeople([
+    { idKind: 'phone', idValue: CASE_PHONE, jurisdiction: 'NB-ZH-01' },
+    { idKind: 'phone', idValue: CONTACT_PHONE, name: '张三', address: '骆驼街道 1 号', jurisdiction: 'NB-ZH-01' },
+  ]);
+  const tracer = await PresenceTraceService.start({ store: presenceStore, timeZone: 'Asia/Shanghai' });
+  loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presenceStore) });
+  fx = await startFixture({
+    conn: records.connection,
+    routes: [loopRoutes({ loop, tracer: () => tracer, refs }), peopleRoutes({ records, loop, presence: presenceStore, refs })],
+  });
+  // The fixture's live events come from its own source; the loop's bus feeds the same hub here.
+  const unsubscribe = loopEventSource(loop.bus).subscribe((e) => fx.events.publish(e));
+  void unsubscribe;
+});
+
+afterAll(async () => {
+  await fx?.close();
+  await presenceStore?.close();
+  await records?.close();
+});
+
+async function post(path: string, body: unknown, cookie: string): Promise<Response> {
+  return fetch(`${fx.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
+}
+async function get(path: string, cookie: string): Promise<Response> {
+  return fetch(`${fx.url}${path}`, { headers: { cookie } });
+}
+
+describe('the loop over HTTP', () => {
+  let zhAnalyst: string;
+  let hsAnalyst: string;
+  let zhOfficer: string;
+  let hsOfficer: string;
+
+  beforeAll(async () => {
+    const a = await fx.addUser('zh-analyst', 'analyst', 'NB-ZH');
+    const b = await fx.addUser('hs-analyst', 'analyst', 'NB-HS');
+    await fx.addUser('zh-officer', 'precinct_officer', 'NB-ZH-01');
+    await fx.addUser('hs-officer', 'precinct_officer', 'NB-HS-01');
+    zhAnalyst = await fx.login('zh-analyst', a.totpSecret);
+    hsAnalyst = await fx.login('hs-analyst', b.totpSecret);
+    zhOfficer = await fx.login('zh-officer');
+    hsOfficer = await fx.login('hs-officer');
+  });
+
+  it('adds a case, traces it and pushes the contact to the precinct inbox', async () => {
+    const res = await post('/api/cases', { ids: [`phone:${CASE_PHONE}`], classification: 'confirmed', onset: '2026-02-28', jurisdiction: 'NB-ZH-01' }, zhAnalyst);
+    expect(res.status).toBe(201);
+    const body = await res.json();
+    caseId = body.case.id;
+    expect(body.case.ids).toEqual(['phone:138****0001']);
+    expect(body.case).not.toHaveProperty('personKey');
+    expect(body.trace.newLeads).toBe(1);
+    const inbox = await (await get('/api/commands', zhOfficer)).json();
+    expect(inbox.total).toBe(1);
+    expect(inbox.commands[0]).toMatchObject({ caseId, jurisdiction: 'NB-ZH-01', state: 'pushed' });
+    expect(inbox.commands[0].personRef).toMatch(/^p_/);
+    const other = await (await get('/api/commands', hsOfficer)).json();
+    expect(other.total).toBe(0);
+  });
+
+  it('refuses a trace read without a purpose, and audits every read with user, role, jurisdiction, case and purpose', async () => {
+    const none = await post('/api/trace', { caseId }, zhAnalyst);
+    expect(none.status).toBe(400);
+    expect((await none.json()).message).toMatch(/body\.purpose/);
+    const res = await post('/api/trace', { caseId, purpose: 'contact tracing of a confirmed case' }, zhAnalyst);
+    expect(res.status).toBe(200);
+    const trace = await res.json();
+    expect(trace.trajectory).toHaveLength(1);
+    expect(trace.contacts).toHaveLength(1);
+    expect(trace.contacts[0]).toMatchObject({ degree: 1, category: 'close' });
+    expect(trace.contacts[0].ids).toEqual(expect.arrayContaining(['phone:139****0002', 'id_card:330211********1234']));
+    expect(JSON.stringify(trace)).not.toContain(CONTACT_PHONE);
+    const audit = await fx.store.searchAudit({ action: 'trace.read', caseId });
+    expect(audit.total).toBe(1);
+    expect(audit.rows[0]).toMatchObject({ username: 'zh-analyst', role: 'analyst', jurisdiction: 'NB-ZH', caseId, purpose: 'contact tracing of a confirmed case', outcome: 'ok' });
+    expect(audit.rows[0].at).toMatch(/Z$/);
+  });
+
+  it('exports the contact list as CSV with a purpose, audited', async () => {
+    const res = await get(`/api/cases/${caseId}/contacts.csv?purpose=${encodeURIComponent('hand-over to health department')}`, zhAnalyst);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const lines = (await res.text()).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('139****0002');
+    expect((await fx.store.searchAudit({ action: 'trace.export', caseId })).rows[0]).toMatchObject({ purpose: 'hand-over to health department', username: 'zh-analyst' });
+  });
+
+  it('answers 404 for another jurisdiction\'s case, trace, export, command and person — by id and by search', async () => {
+    expect((await get(`/api/cases/${caseId}`, hsAnalyst)).status).toBe(404);
+    expect((await post('/api/trace', { caseId, purpose: 'curiosity is no purpose' }, hsAnalyst)).status).toBe(404);
+    expect((await get(`/api/cases/${caseId}/contacts.csv?purpose=export+attempt`, hsAnalyst)).status).toBe(404);
+    expect((await fx.store.searchAudit({ action: 'trace.read', userId: undefined, username: 'hs-analyst' })).total).toBe(0);
+    const cmd = (await (await get('/api/commands', zhOfficer)).json()).commands[0];
+    expect((await get(`/api/commands/${cmd.id}`, hsOfficer)).status).toBe(404);
+    expect((await post(`/api/commands/${cmd.id}/accept`, {}, hsOfficer)).status).toBe(404);
+    // The same person: found inside the subtree, invisible outside it.
+    const mine = await (await get(`/api/people?q=${CONTACT_PHONE}`, zhAnalyst)).json();
+    expect(mine.people).toHaveLength(1);
+    expect(mine.people[0].ids).toContain('phone:139****0002');
+    const theirs = await (await get(`/api/people?q=${CONTACT_PHONE}`, hsAnalyst)).json();
+    expect(theirs.people).toEqual([]);
+    const ref = mine.people[0].personRef as string;
+    expect((await get(`/api/people/${ref}`, zhAnalyst)).status).toBe(200);
+    expect((await get(`/api/people/${ref}`, hsAnalyst)).status).toBe(404);
+    expect((await get(`/api/people/p_${'A'.repeat(40)}`, zhAnalyst)).status).toBe(404);
+    const denied = await fx.store.searchAudit({ username: 'hs-analyst', action: 'authz.denied' });
+    expect(denied.total).toBeGreaterThan(0);
+  });
+
+  it('reveals identifiers only with a purpose, and audits the reveal', async () => {
+    const found = await (await get(`/api/people?q=phone:${CONTACT_PHONE}`, zhOfficer)).json();
+    const ref = found.people[0].personRef as string;
+    expect((await post(`/api/people/${ref}/reveal`, {}, zhOfficer)).status).toBe(400);
+    const res = await post(`/api/people/${ref}/reveal`, { purpose: 'on-site verification', caseId }, zhOfficer);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.ids).toEqual(expect.arrayContaining([`phone:${CONTACT_PHONE}`, `id_card:${CONTACT_ID_CARD}`]));
+    expect(body.registered[0]).toMatchObject({ name: '张三', address: '骆驼街道 1 号' });
+    const audit = await fx.store.searchAudit({ action: 'person.reveal' });
+    expect(audit.rows[0]).toMatchObject({ username: 'zh-officer', purpose: 'on-site verification', caseId, subject: `person:${ref}` });
+  });
+
+  it('moves a command through accept and feedback, with its history, and streams the change to the precinct', async () => {
+    const cmd = (await (await get('/api/commands', zhOfficer)).json()).commands[0];
+    const ctrl = new AbortController();
+    const stream = await fetch(`${fx.url}/api/events`, { headers: { cookie: zhOfficer }, signal: ctrl.signal });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const decoder = new TextDecoder();
+    while (!text.includes('event: hello')) text += decoder.decode((await reader.read()).value);
+    const accepted = await post(`/api/commands/${cmd.id}/accept`, { version: cmd.version }, zhOfficer);
+    expect(accepted.status).toBe(200);
+    expect((await accepted.json()).command.state).toBe('accepted');
+    // The inbox answer is cached, but a change through the loop drops it at once.
+    const inbox = await (await get('/api/commands', zhOfficer)).json();
+    expect(inbox.commands.find((c: { id: string }) => c.id === cmd.id).state).toBe('accepted');
+    while (!text.includes('event: command.changed')) text += decoder.decode((await reader.read()).value);
+    expect(text).toContain(cmd.id);
+    ctrl.abort();
+    const stale = await post(`/api/commands/${cmd.id}/accept`, { version: cmd.version }, zhOfficer);
+    expect(stale.status).toBe(409);
+    const bad = await post(`/api/commands/${cmd.id}/feedback`, { outcome: 'maybe' }, zhOfficer);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).details[0]).toMatchObject({ field: 'body.outcome' });
+    const fb = await post(`/api/commands/${cmd.id}/feedback`, { outcome: 'tested_negative', temperature: 36.6, notes: 'at home' }, zhOfficer);
+    expect(fb.status).toBe(200);
+    const history = await (await get(`/api/commands/${cmd.id}/history`, zhOfficer)).json();
+    expect(history.events.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(['pushed', 'accepted']));
+    expect(history.feedback[0]).toMatchObject({ outcome: 'tested_negative' });
+  });
+
+  it('summarises the dashboard within the subtree', async () => {
+    const mine = await (await get('/api/dashboard', zhAnalyst)).json();
+    expect(mine.cases.confirmed).toBe(1);
+    expect(mine.epidemicCurve).toEqual([{ date: '2026-02-28', cases: 1 }]);
+    const theirs = await (await get('/api/dashboard', hsAnalyst)).json();
+    expect(theirs.cases.confirmed).toBe(0);
+  });
+
+  it('writes no phone or ID number into the log', () => {
+    const logs = fx.logs();
+    expect(logs).toMatch(/"route":"\/api\/trace"/);
+    expect(logs).toMatch(/"route":"\/api\/people"/);
+    for (const secret of [CASE_PHONE, CONTACT_PHONE, CONTACT_ID_CARD, '张三']) expect(logs).not.toContain(secret);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * @module Routes for people: search by a whole identifier, a person's page, and the audited reveal of
+ * identifiers. People are named by opaque references; identifiers are masked unless revealed.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Loop } from '../../services/loop.service.ts';
+import type { PresenceStore } from '../../stores/presence/presence-store.ts';
+import type { RecordsStore } from '../../stores/records/records-store.ts';
+import { caseOut, commandOut, exposureOut, leadOut } from '../format.ts';
+import { guard, principalOf } from '../http.ts';
+import { PeopleDirectory } from '../people-directory.ts';
+import type { PersonRefCodec } from '../person-ref.ts';
+import { errorSchema, purposeProperties } from '../schemas.ts';
+import type { RouteContext, RouteGroup } from '../server.ts';
+
+export interface PeopleRouteDeps {
+  records: RecordsStore;
+  loop: Loop;
+  presence: PresenceStore | null;
+  refs: PersonRefCodec;
+}
+
+const refParam = {
+  type: 'object',
+  required: ['ref'],
+  properties: { ref: { type: 'string', pattern: '^p_[A-Za-z0-9_-]{20,400}$', description: 'opaque person reference' } },
+} as const;
+
+export function peopleRoutes(deps: PeopleRouteDeps): RouteGroup {
+  return (app: FastifyInstance, ctx: RouteContext) => {
+    const { refs } = deps;
+    const people = new PeopleDirectory(deps.records, deps.loop, deps.presence, ctx.audit);
+
+    app.get<{ Querystring: { q: string } }>('/api/people', {
+      preHandler: guard(ctx.auth, 'people:read'),
+      schema: {
+        tags: ['people'],
+        summary: 'Find people by a whole identifier (KIND:VALUE or the value), within my subtree; identifiers masked',
+        querystring: { type: 'object', required: ['q'], additionalProperties: false, properties: { q: { type: 'string', minLength: 1, maxLength: 120 } } },
+        response: { 400: errorSchema },
+      },
+    }, async (req) => {
+      const found = await people.search(principalOf(req), req.query.q);
+      return {
+        people: found.map((p) => ({ ...refs.person(p.personKey, p.ids), status: p.status?.status ?? null, jurisdiction: p.jurisdiction })),
+      };
+    });
+
+    app.get<{ Params: { ref: string } }>('/api/people/:ref', {
+      preHandler: guard(ctx.auth, 'people:read'),
+      schema: { tags: ['people'], summary: 'A person: status, case, leads, commands, exposures (identifiers masked)', params: refParam, response: { 404: errorSchema } },
+    }, async (req) => {
+      const v = await people.get(principalOf(req), refs.decode(req.params.ref));
+      return {
+        ...refs.person(v.personKey, v.ids),
+        jurisdiction: v.jurisdiction,
+        status: v.status ? { status: v.status.status, since: v.status.since, updatedAt: v.status.updatedAt, caseId: v.status.caseId } : null,
+        registered: v.registered.map((r) => ({ jurisdiction: r.jurisdiction ?? null, hasName: !!r.name, hasAddress: !!r.address })),
+        case: v.case ? caseOut(refs, v.case) : null,
+        leads: v.leads.map((l) => leadOut(refs, l)),
+        commands: v.commands.map((c) => commandOut(refs, c)),
+        exposures: v.exposures.map((e) => exposureOut(refs, e)),
+      };
+    });
+
+    app.post<{ Params: { ref: string }; Body: { purpose: string; caseId?: string } }>('/api/people/:ref/reveal', {
+      preHandler: guard(ctx.auth, 'people:reveal'),
+      schema: {
+        tags: ['people'],
+        summary: 'Unmask a person\'s identifiers, name and address (purpose required; audited)',
+        params: refParam,
+        body: { type: 'object', required: ['purpose'], additionalProperties: false, properties: { purpose: purposeProperties.purpose, caseId: purposeProperties.caseId } },
+        response: { 404: errorSchema },
+      },
+    }, async (req) => {
+      const r = await people.reveal(principalOf(req), refs.decode(req.params.ref), `person:${req.params.ref}`, req.body);
+      return { ids: r.ids, registered: r.registered.map((p) => ({ name: p.name ?? null, address: p.address ?? null, jurisdiction: p.jurisdiction ?? null })) };
+    });
+  };
+}

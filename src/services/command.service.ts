@@ -1,0 +1,308 @@
+/**
+ * @module Commands as a use case: pushing a lead to the unit responsible (by residence, else last known
+ * location, else the city bureau so nothing is dropped), the inbox of a unit, accepting, starting,
+ * transferring and closing with a recorded event for every step, and the overdue sweep that escalates
+ * late commands up the tree (the server runs it on a timer).
+ */
+import crypto from 'node:crypto';
+import {
+  dueEscalationLevel, InvalidTransitionError, transition, type CommandAction, type CommandState,
+} from '../domain/command.ts';
+import { parseIdKey } from '../domain/formats.ts';
+import type { Actor, JurisdictionTree } from '../domain/jurisdiction.ts';
+import { deadlineOf, matchPushRule, type PushRuleSet } from '../domain/sla.ts';
+import type { PresenceStore } from '../stores/presence/presence-store.ts';
+import type {
+  CommandEventRecord, CommandFilter, CommandRecord, LeadRecord, RecordsOps, RecordsStore,
+} from '../stores/records/records-store.ts';
+import type { EventBus, LoopEvent } from './events.ts';
+import { ConflictError, LoopInputError, NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
+
+/** A new record id: time-ordered (so lists sort by creation) and unguessable. */
+export function newId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${crypto.randomBytes(5).toString('hex')}`;
+}
+
+/** Where a person is, as far as the data plane knows. */
+export interface Location {
+  /** A jurisdiction given explicitly in the data (people.csv, places.csv); wins over coordinates. */
+  jurisdiction?: string;
+  lat?: number;
+  lon?: number;
+  /** How it was found. */
+  basis: 'residence' | 'last_seen';
+}
+
+/** Looks people up in the data plane: residence first, else where they were last seen. */
+export interface Whereabouts {
+  /** For each person (their `kind:value` identifiers), their location, or null when nothing is known. */
+  locate(people: readonly (readonly string[])[]): Promise<(Location | null)[]>;
+}
+
+/** Whereabouts from the presence store: people.csv residence, else the last presence with a position or a known place. */
+export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
+  return {
+    async locate(people) {
+      const all = [...new Set(people.flat())];
+      const records = all.length ? await presence.people(all) : [];
+      const byId = new Map<string, (typeof records)[number]>();
+      for (const r of records) byId.set(`${r.idKind}:${r.idValue}`, r);
+      const out: (Location | null)[] = [];
+      for (const ids of people) {
+        const home = ids.map((id) => byId.get(id)).find((r) => r && (r.jurisdiction || (r.lat !== undefined && r.lon !== undefined)));
+        if (home) {
+          out.push({ basis: 'residence', jurisdiction: home.jurisdiction, lat: home.lat, lon: home.lon });
+          continue;
+        }
+        // Last known location: the latest presence with coordinates, or at a place with a position.
+        const seen = await presence.presencesOf([...ids], 0, 2 ** 32 - 1);
+        let found: Location | null = null;
+        for (let i = seen.length - 1; i >= 0 && !found; i--) {
+          const p = seen[i];
+          if (p.lat !== undefined && p.lon !== undefined) found = { basis: 'last_seen', lat: p.lat, lon: p.lon };
+        }
+        if (!found && seen.length) {
+          const keys = [...new Set(seen.slice(-20).map((p) => `${p.placeKind}:${p.placeId}`))];
+          const places = await presence.places(keys);
+          const byKey = new Map(places.map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
+          for (let i = seen.length - 1; i >= 0 && !found; i--) {
+            const pl = byKey.get(`${seen[i].placeKind}:${seen[i].placeId}`);
+            if (pl && (pl.jurisdiction || (pl.lat !== undefined && pl.lon !== undefined))) {
+              found = { basis: 'last_seen', jurisdiction: pl.jurisdiction, lat: pl.lat, lon: pl.lon };
+            }
+          }
+        }
+        out.push(found);
+      }
+      return out;
+    },
+  };
+}
+
+/** No data plane: every lead goes by the explicit unit or the case's unit. */
+export const NO_WHEREABOUTS: Whereabouts = { locate: async (people) => people.map(() => null) };
+
+/**
+ * The acting unit for a location: the deepest unit containing it, but at least a precinct — a
+ * community is an area, not a police unit, so its precinct receives the command.
+ */
+export function unitFor(tree: JurisdictionTree, loc: Location | null, fallback: string | null): { unit: string; basis: string } {
+  let code = loc ? tree.assign(loc.jurisdiction, loc.lat ?? null, loc.lon ?? null) : null;
+  let basis: string = loc?.basis ?? 'none';
+  if (!code && fallback && tree.has(fallback)) {
+    code = fallback;
+    basis = 'case_unit';
+  }
+  if (!code) return { unit: tree.root, basis: 'unplaced' };
+  if (tree.get(code)?.level === 'community') code = tree.parentOf(code) ?? code;
+  return { unit: code, basis };
+}
+
+/** Returns a command's events and the bus events of one change. */
+export interface CommandChange {
+  command: CommandRecord;
+  event: CommandEventRecord;
+}
+
+export class CommandService {
+  constructor(
+    private readonly store: RecordsStore,
+    private readonly bus: EventBus,
+    private readonly jurisdictions: JurisdictionService,
+    private readonly rules: PushRuleSet,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Pushes an open lead as a command to `unit`, inside the caller's transaction: the rule for the
+   * lead's category gives type, priority and deadline. Returns null (and pushes nothing) when no rule
+   * matches. The caller publishes the returned bus events after commit.
+   */
+  async pushInTx(
+    tx: RecordsOps,
+    actor: Actor,
+    lead: LeadRecord,
+    unit: string,
+    why: string,
+    events: LoopEvent[],
+  ): Promise<CommandRecord | null> {
+    const rule = matchPushRule(this.rules, lead);
+    if (!rule) return null;
+    const at = this.now().toISOString();
+    const cmd: CommandRecord = {
+      id: newId('K'), leadId: lead.id, caseId: lead.caseId, personKey: lead.personKey, type: rule.type,
+      priority: rule.priority, jurisdiction: unit, state: 'pushed', deadline: deadlineOf(rule, at), overdue: false,
+      escalationLevel: 0, escalatedTo: null, createdAt: at, updatedAt: at, version: 1,
+    };
+    await tx.insertCommand(cmd);
+    await tx.appendCommandEvent({
+      commandId: cmd.id, seq: 1, at, kind: 'pushed', actorUserId: actor.userId, actorRole: actor.role,
+      actorJurisdiction: actor.jurisdiction, fromState: null, toState: 'pushed', fromJurisdiction: null, toJurisdiction: unit,
+      reason: why, data: { rule: rule.id, ruleVersion: this.rules.version, description: rule.description },
+    });
+    events.push({ type: 'command.changed', at, jurisdictions: [unit], commandId: cmd.id, kind: 'pushed', state: 'pushed', overdue: false });
+    return cmd;
+  }
+
+  /**
+   * Applies a state-machine action inside the caller's transaction, recording the event. `expectedVersion`
+   * (from what the user saw) guards against acting on a stale view.
+   */
+  async actInTx(
+    tx: RecordsOps,
+    actor: Actor,
+    cmd: CommandRecord,
+    action: CommandAction,
+    events: LoopEvent[],
+    data: unknown = null,
+  ): Promise<CommandChange> {
+    const at = this.now().toISOString();
+    const { next, event } = transition(cmd, action, at);
+    if (!(await tx.updateCommand(next))) {
+      throw new ConflictError(`command ${cmd.id} was changed by someone else; reload it and try again`);
+    }
+    const history = await tx.commandEvents(cmd.id);
+    const record: CommandEventRecord = {
+      commandId: cmd.id, seq: history.length + 1, at, kind: event.kind, actorUserId: actor.userId, actorRole: actor.role,
+      actorJurisdiction: actor.jurisdiction, fromState: event.fromState, toState: event.toState,
+      fromJurisdiction: event.fromJurisdiction, toJurisdiction: event.toJurisdiction, reason: event.reason, data,
+    };
+    await tx.appendCommandEvent(record);
+    const concerned = [...new Set([next.jurisdiction, cmd.jurisdiction, next.escalatedTo].filter((c): c is string => !!c))];
+    events.push({ type: 'command.changed', at, jurisdictions: concerned, commandId: cmd.id, kind: event.kind, state: next.state, overdue: next.overdue });
+    return { command: next, event: record };
+  }
+
+  /** A command the actor may see (its unit or the unit it is escalated to is in their subtree), else NotFound. */
+  async get(actor: Actor, id: string, ops: RecordsOps = this.store): Promise<CommandRecord> {
+    const scope = await this.jurisdictions.scope(actor);
+    const cmd = await ops.getCommand(id);
+    if (!cmd || !(scope.sees(cmd.jurisdiction) || (cmd.escalatedTo !== null && scope.sees(cmd.escalatedTo)))) {
+      throw new NotFoundError('command', id);
+    }
+    return cmd;
+  }
+
+  /** Accepts, starts, reopens or closes a command the actor sees. */
+  async act(actor: Actor, id: string, action: Exclude<CommandAction, { kind: 'transfer' | 'escalate' }>, expectedVersion?: number): Promise<CommandRecord> {
+    const events: LoopEvent[] = [];
+    const result = await this.store.transaction(async (tx) => {
+      const cmd = await this.get(actor, id, tx);
+      if (expectedVersion !== undefined && cmd.version !== expectedVersion) {
+        throw new ConflictError(`command ${id} changed since you loaded it (version ${cmd.version}, you saw ${expectedVersion})`);
+      }
+      return (await this.actInTx(tx, actor, cmd, action, events)).command;
+    });
+    this.bus.publishAll(events);
+    return result;
+  }
+
+  accept(actor: Actor, id: string, expectedVersion?: number): Promise<CommandRecord> {
+    return this.act(actor, id, { kind: 'accept' }, expectedVersion);
+  }
+
+  start(actor: Actor, id: string, expectedVersion?: number): Promise<CommandRecord> {
+    return this.act(actor, id, { kind: 'start' }, expectedVersion);
+  }
+
+  /** Transfers a command to another unit, with a reason (e.g. the person lives elsewhere). */
+  async transfer(actor: Actor, id: string, to: string, reason: string, expectedVersion?: number): Promise<CommandRecord> {
+    const tree = await this.jurisdictions.tree();
+    if (!tree.has(to)) throw new LoopInputError(`transfer: jurisdiction "${to}" does not exist`);
+    const events: LoopEvent[] = [];
+    const result = await this.store.transaction(async (tx) => {
+      const cmd = await this.get(actor, id, tx);
+      if (expectedVersion !== undefined && cmd.version !== expectedVersion) {
+        throw new ConflictError(`command ${id} changed since you loaded it (version ${cmd.version}, you saw ${expectedVersion})`);
+      }
+      const change = await this.actInTx(tx, actor, cmd, { kind: 'transfer', to, reason }, events);
+      // The lead follows its command: the new unit is now responsible for the person.
+      const lead = await tx.getLead(cmd.leadId);
+      if (lead && lead.status === 'open') await tx.updateLead({ ...lead, jurisdiction: to });
+      return change.command;
+    });
+    this.bus.publishAll(events);
+    return result;
+  }
+
+  /** The actor's inbox: commands of their subtree (or escalated to it), by deadline. */
+  async inbox(
+    actor: Actor,
+    opts: { states?: readonly CommandState[]; overdue?: boolean; jurisdiction?: string; limit?: number; offset?: number } = {},
+  ): Promise<{ total: number; commands: CommandRecord[] }> {
+    const scope = await this.jurisdictions.scope(actor);
+    let codes = scope.codes;
+    if (opts.jurisdiction) {
+      // Narrowing to a unit outside the actor's subtree shows nothing, exactly like an unknown unit.
+      codes = scope.sees(opts.jurisdiction) ? scope.tree.subtree(opts.jurisdiction) : [];
+    }
+    const filter: CommandFilter = {
+      ...(codes ? { jurisdictions: codes } : {}),
+      ...(opts.states ? { states: opts.states } : {}),
+      ...(opts.overdue !== undefined ? { overdue: opts.overdue } : {}),
+    };
+    const [total, commands] = await Promise.all([
+      this.store.countCommands(filter),
+      this.store.listCommands({ ...filter, limit: Math.min(opts.limit ?? 100, 1000), offset: opts.offset ?? 0 }),
+    ]);
+    return { total, commands };
+  }
+
+  /** A command's full history (who, when, what, why). */
+  async history(actor: Actor, id: string): Promise<{ command: CommandRecord; events: CommandEventRecord[] }> {
+    const command = await this.get(actor, id);
+    return { command, events: await this.store.commandEvents(id) };
+  }
+
+  /**
+   * Marks open commands past their deadline overdue and escalates each to the next unit up, one level
+   * per SLA window it stays open (at most the rule set's maximum). Idempotent: running it twice at the
+   * same time changes nothing the second time.
+   */
+  async sweepOverdue(actor: Actor): Promise<{ overdue: number; escalated: number }> {
+    const now = this.now().toISOString();
+    const tree = await this.jurisdictions.tree();
+    const late = await this.store.listCommands({ openDeadlineBefore: now });
+    let escalated = 0;
+    let overdue = 0;
+    for (const stale of late) {
+      const events: LoopEvent[] = [];
+      try {
+        const changed = await this.store.transaction(async (tx) => {
+          let cmd = await tx.getCommand(stale.id);
+          if (!cmd || cmd.state === 'closed') return false;
+          const due = dueEscalationLevel(cmd, now, this.rules.maxEscalationLevels);
+          let did = false;
+          while (cmd.escalationLevel < due) {
+            const from = cmd.escalatedTo ?? cmd.jurisdiction;
+            const parent = tree.parentOf(from);
+            if (!parent) break;
+            cmd = (await this.actInTx(tx, actor, cmd, { kind: 'escalate', to: parent, reason: `overdue since ${cmd.deadline}` }, events)).command;
+            escalated++;
+            did = true;
+          }
+          if (!cmd.overdue) {
+            // At the top of the tree there is no one to escalate to, but the command is still overdue.
+            const next = { ...cmd, overdue: true, updatedAt: now, version: cmd.version + 1 };
+            if (!(await tx.updateCommand(next))) throw new ConflictError(`command ${cmd.id} changed during the sweep`);
+            events.push({ type: 'command.changed', at: now, jurisdictions: [cmd.jurisdiction], commandId: cmd.id, kind: 'escalated', state: cmd.state, overdue: true });
+            did = true;
+          }
+          return did;
+        });
+        if (changed) overdue++;
+      } catch (err) {
+        // One command changed under the sweep: the next sweep takes it up again.
+        if (!(err instanceof ConflictError || err instanceof InvalidTransitionError)) throw err;
+      }
+      this.bus.publishAll(events);
+    }
+    return { overdue, escalated };
+  }
+
+  /** Parses `kind:value` for messages; exported for the CLI. */
+  static checkIdentifier(id: string): string {
+    const { kind, value } = parseIdKey(id);
+    return `${kind}:${value}`;
+  }
+}

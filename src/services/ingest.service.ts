@@ -1,0 +1,358 @@
+/**
+ * @module The ingest use case: a file (CSV, JSON Lines or Parquet in a canonical format) → validated
+ * rows in the presence store, rejects in a CSV file with line, field and reason. Backs `cordon ingest`
+ * and the HTTP upload alike.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FileKind, IdKind, IdentityLink, PersonRecord, PlaceKind, PlaceRecord, Presence } from '../domain/formats.ts';
+import { kindOfHeader, sniffFormat, IngestFormatError, type FileFormat } from '../ingest/sniff.ts';
+import { lit, stageFile, parquetColumns, type StagingTables } from '../ingest/staging.ts';
+import { validateIdentityLinks, validatePeople, validatePlaces, validatePresences } from '../ingest/validate.ts';
+import type { PresenceChunk, PresenceStore, SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
+
+export { IngestFormatError } from '../ingest/sniff.ts';
+
+/** What one file's ingest did. `rowsRead = accepted + duplicates + rejected`. */
+export interface IngestSummary {
+  file: string;
+  format: FileFormat;
+  kind: FileKind;
+  /** Records read (blank lines are not records). */
+  rowsRead: number;
+  /** Records stored by this run. */
+  accepted: number;
+  /** Records refused, each in the rejects file with line, field and reason. */
+  rejected: number;
+  /** Valid records already stored (by an earlier run or earlier in this file), skipped. */
+  duplicates: number;
+  seconds: number;
+  /** Records read per second. */
+  rate: number;
+  /** The rejects CSV (`line,field,reason,value`), null when nothing was rejected. */
+  rejectsPath: string | null;
+}
+
+/** Where an ingest is, for progress bars. */
+export interface IngestProgress {
+  file: string;
+  phase: 'reading' | 'validating' | 'storing' | 'done';
+  /** Records stored or skipped so far, and the number to go through (known from `validating` on). */
+  done: number;
+  total: number;
+}
+
+/** Options of one file's ingest. */
+export interface IngestOptions {
+  onProgress?: (p: IngestProgress) => void;
+  /** Folder for the rejects file (default: `rejects/` in the data folder). */
+  rejectsDir?: string;
+}
+
+/** A file found in a folder and what was decided about it. */
+export interface FolderEntry {
+  file: string;
+  kind?: FileKind;
+  /** Why the file is not ingested (truth and GeoJSON files, unknown files). */
+  skipped?: string;
+}
+
+/** Settings of the ingest service. */
+export interface IngestServiceConfig {
+  /** Deployment time zone: date-only and offset-less times are read in it. */
+  timeZone: string;
+  /** Default folder of rejects files. */
+  rejectsDir: string;
+  /** Presences per atomic batch (and per index update). */
+  batchRows?: number;
+}
+
+/** Opens a DuckDB-dialect engine for validating files when the store has no bulk path of its own. */
+export type ScratchEngineFactory = () => Promise<{ sql: SqlRunner; close(): void }>;
+
+const KIND_ORDER: FileKind[] = ['places', 'people', 'identity_links', 'presences'];
+const DATA_EXTENSIONS = /\.(csv|jsonl|ndjson|parquet)$/i;
+
+let runSeq = 0;
+
+/** Ingests canonical files into a presence store. */
+export class IngestService {
+  private readonly listeners = new Set<(chunk: PresenceChunk) => void>();
+  private readonly batchRows: number;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly config: IngestServiceConfig,
+    private readonly scratch?: ScratchEngineFactory,
+  ) {
+    this.batchRows = config.batchRows ?? 1_000_000;
+  }
+
+  /**
+   * Calls `listener` after every committed batch of presences with the rows the batch added (store
+   * dictionary ids), so an in-memory index stays current. Returns a function that unsubscribes.
+   */
+  onPresencesCommitted(listener: (chunk: PresenceChunk) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * The canonical files of a folder in load order (places, people, identity links, presences), with
+   * a note for each file left out.
+   */
+  planFolder(dir: string): FolderEntry[] {
+    const entries: FolderEntry[] = [];
+    for (const name of fs.readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      if (!fs.statSync(file).isFile()) continue;
+      if (/^truth\.json$/i.test(name)) entries.push({ file, skipped: 'ground truth of the synthetic outbreak, not input data' });
+      else if (/\.geojson$/i.test(name)) entries.push({ file, skipped: 'jurisdiction polygons (GeoJSON) are imported with `cordon jurisdictions`' });
+      else if (!DATA_EXTENSIONS.test(name)) entries.push({ file, skipped: 'not a CSV, JSON Lines or Parquet file' });
+      else {
+        try {
+          entries.push({ file, kind: this.recognise(file).kind });
+        } catch (err) {
+          entries.push({ file, skipped: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    const rank = (e: FolderEntry): number => (e.kind ? KIND_ORDER.indexOf(e.kind) : -1);
+    return entries.sort((a, b) => rank(a) - rank(b) || a.file.localeCompare(b.file));
+  }
+
+  /** Format and kind of a text file from its first line (Parquet kinds are found when staging). */
+  private recognise(file: string): { format: FileFormat; header: string[]; kind?: FileKind } {
+    const sniff = sniffFormat(file);
+    if (sniff.format === 'parquet') return sniff;
+    return { ...sniff, kind: kindOfHeader(file, sniff.header) };
+  }
+
+  /**
+   * Ingests one file. A file in no known format throws IngestFormatError before anything is written;
+   * bad records never stop the run: they go to the rejects file.
+   */
+  async ingestFile(file: string, options: IngestOptions = {}): Promise<IngestSummary> {
+    // One file at a time: the staging engine is shared, and batches must commit in order.
+    const run = this.queue.then(() => this.ingestOne(file, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ingestOne(file: string, options: IngestOptions): Promise<IngestSummary> {
+    const t0 = performance.now();
+    const sniff = sniffFormat(file);
+    const progress = (phase: IngestProgress['phase'], done: number, total: number): void =>
+      options.onProgress?.({ file, phase, done, total });
+
+    const own = this.store.bulk ? undefined : await this.openScratch();
+    const sql = this.store.bulk?.sql ?? own!.sql;
+    const prefix = `ing_${process.pid}_${++runSeq}`;
+    const t: StagingTables = { raw: `${prefix}_raw`, rej: `${prefix}_rej` };
+    const valid = `${prefix}_valid`;
+    let cleanup: string[] = [];
+    try {
+      let header = sniff.header;
+      if (sniff.format === 'parquet') {
+        try {
+          header = await parquetColumns(sql, file);
+        } catch (err) {
+          throw new IngestFormatError(file, `not a readable Parquet file: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        }
+      }
+      const kind = kindOfHeader(file, header);
+      await sql.run(`SET TimeZone = ${lit(this.config.timeZone)}`);
+      progress('reading', 0, 0);
+      cleanup = await stageFile(sql, file, sniff.format, kind, header, prefix, t);
+      progress('validating', 0, 0);
+      switch (kind) {
+        case 'presences':
+          await validatePresences(sql, t, valid);
+          break;
+        case 'identity_links':
+          await validateIdentityLinks(sql, t, valid);
+          break;
+        case 'people':
+          await validatePeople(sql, t, valid);
+          break;
+        case 'places':
+          await validatePlaces(sql, t, valid);
+          break;
+      }
+      for (const stmt of cleanup.splice(0)) await sql.run(stmt);
+      const counts = await sql.rows(`SELECT (SELECT count(*) FROM ${valid}) AS valid, (SELECT count(*) FROM ${t.rej}) AS rejected,
+        (SELECT coalesce(min(line), 0) FROM ${valid}) AS lo, (SELECT coalesce(max(line), 0) FROM ${valid}) AS hi`);
+      const validRows = Number(counts[0].valid);
+      const rejected = Number(counts[0].rejected);
+      const stored =
+        kind === 'presences'
+          ? await this.storePresences(sql, valid, validRows, Number(counts[0].lo), Number(counts[0].hi), (d) => progress('storing', d, validRows))
+          : await this.storeOther(sql, kind, valid, (d) => progress('storing', d, validRows));
+      const rejectsPath = rejected > 0 ? await this.writeRejects(sql, file, t.rej, options.rejectsDir) : null;
+      const seconds = (performance.now() - t0) / 1000;
+      const rowsRead = validRows + rejected;
+      progress('done', validRows, validRows);
+      return {
+        file,
+        format: sniff.format,
+        kind,
+        rowsRead,
+        accepted: stored.inserted,
+        rejected,
+        duplicates: stored.duplicates,
+        seconds,
+        rate: seconds > 0 ? rowsRead / seconds : 0,
+        rejectsPath,
+      };
+    } finally {
+      const drops = [...cleanup, `DROP VIEW IF EXISTS ${valid}`, `DROP TABLE IF EXISTS ${valid}_checked`, `DROP TABLE IF EXISTS ${t.rej}`];
+      for (const stmt of drops) await sql.run(stmt).catch(() => undefined);
+      own?.close();
+    }
+  }
+
+  private async openScratch(): Promise<{ sql: SqlRunner; close(): void }> {
+    if (!this.scratch) throw new Error(`the ${this.store.capabilities.name} presence store has no bulk path and no validation engine was given`);
+    return this.scratch();
+  }
+
+  /** Presences go in batches of line ranges, each one atomic; listeners hear of each committed batch. */
+  private async storePresences(
+    sql: SqlRunner,
+    valid: string,
+    total: number,
+    lo: number,
+    hi: number,
+    onBatch: (done: number) => void,
+  ): Promise<{ inserted: number; duplicates: number }> {
+    let inserted = 0;
+    let duplicates = 0;
+    if (total === 0) return { inserted, duplicates };
+    const wantChunk = this.listeners.size > 0;
+    // Line ranges of about batchRows valid rows each (rejects leave small gaps).
+    const span = Math.max(1, Math.ceil(((hi - lo + 1) * this.batchRows) / total));
+    for (let from = lo; from <= hi; from += span) {
+      const to = from + span;
+      const where = `line >= ${from} AND line < ${to}`;
+      let res: { inserted: number; duplicates: number; chunk?: PresenceChunk };
+      if (this.store.bulk) {
+        const batch = `${valid}_batch`;
+        await sql.run(`CREATE OR REPLACE TEMP VIEW ${batch} AS SELECT * EXCLUDE (line) FROM ${valid} WHERE ${where}`);
+        try {
+          res = await this.store.bulk.commitPresences(batch, { returnChunk: wantChunk });
+        } finally {
+          await sql.run(`DROP VIEW IF EXISTS ${batch}`);
+        }
+      } else {
+        const rows = await sql.rows(`SELECT * EXCLUDE (line) FROM ${valid} WHERE ${where}`);
+        res = await this.store.insertPresences(rows.map(toPresence), { returnChunk: wantChunk });
+      }
+      inserted += res.inserted;
+      duplicates += res.duplicates;
+      if (res.chunk && res.chunk.length > 0) for (const l of this.listeners) l(res.chunk);
+      onBatch(inserted + duplicates);
+    }
+    if (this.store.bulk && inserted > 0) await this.store.bulk.checkpoint();
+    return { inserted, duplicates };
+  }
+
+  /** Links, people and places are small next to presences: they go through the port in pages. */
+  private async storeOther(sql: SqlRunner, kind: FileKind, valid: string, onPage: (done: number) => void): Promise<{ inserted: number; duplicates: number }> {
+    let inserted = 0;
+    let duplicates = 0;
+    let after = -1;
+    for (;;) {
+      const rows = await sql.rows(`SELECT * FROM ${valid} WHERE line > ${after} ORDER BY line LIMIT 50000`);
+      if (rows.length === 0) break;
+      after = Number(rows[rows.length - 1].line);
+      const res =
+        kind === 'identity_links'
+          ? await this.store.insertIdentityLinks(rows.map(toLink))
+          : kind === 'people'
+            ? await this.store.upsertPeople(rows.map(toPerson))
+            : await this.store.upsertPlaces(rows.map(toPlace));
+      inserted += res.inserted;
+      duplicates += res.duplicates;
+      onPage(inserted + duplicates);
+    }
+    return { inserted, duplicates };
+  }
+
+  private async writeRejects(sql: SqlRunner, file: string, rej: string, dir?: string): Promise<string> {
+    const folder = path.resolve(dir ?? this.config.rejectsDir);
+    fs.mkdirSync(folder, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const out = path.join(folder, `${path.basename(file)}.${stamp}.rejects.csv`);
+    await sql.run(`COPY (SELECT line, field, reason, value FROM ${rej} ORDER BY line) TO ${lit(out)} (HEADER, DELIMITER ',')`);
+    return out;
+  }
+}
+
+function text(v: SqlValue | undefined): string | undefined {
+  return v === null || v === undefined ? undefined : String(v);
+}
+
+function optNumber(v: SqlValue | undefined): number | undefined {
+  return v === null || v === undefined ? undefined : Number(v);
+}
+
+function toPresence(r: Record<string, SqlValue>): Presence {
+  const flags = Number(r.flags);
+  const p: Presence = {
+    idKind: String(r.id_kind) as IdKind,
+    idValue: String(r.id_value),
+    placeKind: String(r.place_kind) as PlaceKind,
+    placeId: String(r.place_id),
+    start: Number(r.start),
+    end: Number(r.end),
+    dateOnly: (flags & 1) !== 0,
+    pointEvent: (flags & 2) !== 0,
+  };
+  const sub = text(r.sub);
+  if (sub !== undefined) p.sub = sub;
+  const lat = optNumber(r.lat);
+  if (lat !== undefined) p.lat = lat;
+  const lon = optNumber(r.lon);
+  if (lon !== undefined) p.lon = lon;
+  const source = text(r.source);
+  if (source !== undefined) p.source = source;
+  return p;
+}
+
+function toLink(r: Record<string, SqlValue>): IdentityLink {
+  const l: IdentityLink = { aKind: String(r.a_kind) as IdKind, aValue: String(r.a_value), bKind: String(r.b_kind) as IdKind, bValue: String(r.b_value) };
+  const source = text(r.source);
+  if (source !== undefined) l.source = source;
+  return l;
+}
+
+function toPerson(r: Record<string, SqlValue>): PersonRecord {
+  const p: PersonRecord = { idKind: String(r.id_kind) as IdKind, idValue: String(r.id_value) };
+  const name = text(r.name);
+  if (name !== undefined) p.name = name;
+  const address = text(r.address);
+  if (address !== undefined) p.address = address;
+  const lat = optNumber(r.lat);
+  if (lat !== undefined) p.lat = lat;
+  const lon = optNumber(r.lon);
+  if (lon !== undefined) p.lon = lon;
+  const j = text(r.jurisdiction);
+  if (j !== undefined) p.jurisdiction = j;
+  return p;
+}
+
+function toPlace(r: Record<string, SqlValue>): PlaceRecord {
+  const p: PlaceRecord = { placeKind: String(r.place_kind) as PlaceKind, placeId: String(r.place_id) };
+  const name = text(r.name);
+  if (name !== undefined) p.name = name;
+  const lat = optNumber(r.lat);
+  if (lat !== undefined) p.lat = lat;
+  const lon = optNumber(r.lon);
+  if (lon !== undefined) p.lon = lon;
+  const j = text(r.jurisdiction);
+  if (j !== undefined) p.jurisdiction = j;
+  const c = text(r.category);
+  if (c !== undefined) p.category = c;
+  return p;
+}

@@ -1,0 +1,104 @@
+/**
+ * @module The trace use case, shared by the server and the CLI: a tracer over the in-memory index
+ * built from the presence store (kept current as ingest commits batches), or over the store itself
+ * when it can answer the reads on its side (`capabilities.traceInStore`, e.g. ClickHouse) or when a
+ * one-off trace does not justify building an index.
+ */
+import type { PresenceChunk, PresenceStore } from '../stores/presence/presence-store.ts';
+import type { CandidateSource, IdentityGroups } from '../trace/candidate-source.ts';
+import { LinkedIdentityGroups } from '../trace/identity-groups.ts';
+import { buildIndex, LiveIndex, type BuildStats } from '../trace/index/build-index.ts';
+import { IndexCandidateSource } from '../trace/index/index-source.ts';
+import type { BuildProgress } from '../trace/index/presence-index.ts';
+import { CachedDictionary, StoreCandidateSource } from '../trace/store-source.ts';
+import { Tracer } from '../trace/tracer.ts';
+import type { TraceRequest, TraceResult, TraceService } from '../trace/types.ts';
+
+export type { TraceRequest, TraceResult, TraceService } from '../trace/types.ts';
+
+/** How the service finds presences. */
+export type TraceMode =
+  /** Build the in-memory index at start (embedded default for a long-running server). */
+  | 'index'
+  /** Ask the store for each read (one-off traces; stores that push the query down). */
+  | 'store';
+
+export interface TraceServiceOptions {
+  store: PresenceStore;
+  timeZone: string;
+  /** Default `index`, or `store` when the store says `traceInStore`. */
+  mode?: TraceMode;
+  /** A store-specific source (e.g. ClickHouse's pushdown); default: the port's own reads. */
+  storeSource?: CandidateSource;
+  /** Rule set when a request names none (default v9). */
+  defaultRules?: string;
+  onProgress?: BuildProgress;
+}
+
+/** Something that announces committed presence batches (the ingest service). */
+export interface CommitFeed {
+  onPresencesCommitted(listener: (chunk: PresenceChunk) => void): () => void;
+}
+
+/** The trace service: construct with `PresenceTraceService.start`. */
+export class PresenceTraceService implements TraceService {
+  private tracer: Tracer;
+
+  private constructor(
+    private readonly opts: TraceServiceOptions,
+    private readonly source: CandidateSource,
+    private readonly dict: CachedDictionary,
+    private groups: IdentityGroups,
+    /** The live index, when the service runs on one. */
+    readonly live: LiveIndex | undefined,
+    /** What the index build measured, when there is an index. */
+    readonly build: BuildStats | undefined,
+  ) {
+    this.tracer = this.makeTracer();
+  }
+
+  private makeTracer(): Tracer {
+    return new Tracer({ source: this.source, dict: this.dict, groups: this.groups, timeZone: this.opts.timeZone, defaultRules: this.opts.defaultRules });
+  }
+
+  /** Opens the service: reads identity links, and builds the index unless the reads go to the store. */
+  static async start(opts: TraceServiceOptions): Promise<PresenceTraceService> {
+    const dict = new CachedDictionary(opts.store);
+    const groups = await LinkedIdentityGroups.fromLinks(opts.store.identityLinks(), dict);
+    const mode = opts.mode ?? (opts.store.capabilities.traceInStore ? 'store' : 'index');
+    if (mode === 'store') {
+      const source = opts.storeSource ?? new StoreCandidateSource(opts.store, dict, opts.store.capabilities.name);
+      return new PresenceTraceService(opts, source, dict, groups, undefined, undefined);
+    }
+    const { index, stats } = await buildIndex(opts.store, { onProgress: opts.onProgress });
+    const live = new LiveIndex(index, opts.store);
+    return new PresenceTraceService(opts, new IndexCandidateSource(index), dict, groups, live, stats);
+  }
+
+  /** Name of the source the traces read from (`index`, `duckdb`, `clickhouse`). */
+  get sourceName(): string {
+    return this.source.name;
+  }
+
+  trace(req: TraceRequest): Promise<TraceResult> {
+    return this.tracer.trace(req);
+  }
+
+  /**
+   * Keeps the index current with an ingest feed: each committed batch becomes visible to traces.
+   * Returns the unsubscribe function. Without an index there is nothing to keep current.
+   */
+  follow(feed: CommitFeed, onError: (err: Error) => void): () => void {
+    const live = this.live;
+    if (!live) return () => undefined;
+    return feed.onPresencesCommitted((chunk) => {
+      live.onPresencesCommitted(chunk).catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
+    });
+  }
+
+  /** Re-reads identity links (after identity links were ingested or corrected). */
+  async refreshIdentities(): Promise<void> {
+    this.groups = await LinkedIdentityGroups.fromLinks(this.opts.store.identityLinks(), this.dict);
+    this.tracer = this.makeTracer();
+  }
+}

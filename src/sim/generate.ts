@@ -1,0 +1,733 @@
+/**
+ * @module `generateCity`: writes a deterministic synthetic Ningbo-like city and outbreak in the
+ * canonical formats (docs/formats.md), streaming day by day so memory does not grow with the
+ * output, with the ground truth in `truth.json`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PEOPLE_COLUMNS, PLACE_COLUMNS, PRESENCE_COLUMNS, IDENTITY_LINK_COLUMNS, type PlaceKind } from '../domain/formats.ts';
+import { buildCity, CAT, ROLE, SERVICES, VENUE_CATEGORIES } from './city.ts';
+import { Clock } from './clock.ts';
+import { CsvSink, csvField, RowWriter } from './csv-sink.ts';
+import { buildRoads, telecomCellCentre, telecomCellId } from './geo.ts';
+import { BUS_SLOT, BUS_SLOTS, METRO_SLOT, METRO_SLOTS, NO_DAY, Planner, SEG, seatRow, TRANSMITS, type DayPlan } from './mobility.ts';
+import { HIGH_RISK_CITY } from './names.ts';
+import { Rng } from './prng.ts';
+import type { MalformedLabel, Truth, TruthCase, TruthInfection, TruthMalformedRow, TruthWrongLink } from './truth.ts';
+
+export type { Truth, TruthCase, TruthInfection, TruthMalformedRow, TruthWrongLink, MalformedLabel } from './truth.ts';
+export { readTruth } from './truth.ts';
+
+export interface GenerateOptions {
+  seed: number;
+  /** Residents; visitors (about 2% more) come on top. */
+  people: number;
+  days: number;
+  /** Output folder (created if missing; files in it are overwritten). */
+  out: string;
+  /** First day, YYYY-MM-DD; default 2020-01-20. */
+  start?: string;
+  /** IANA zone of the local times; default Asia/Shanghai (+08:00). */
+  timeZone?: string;
+  /** Called now and then; `peopleDone` runs from 0 to `people` over the whole run. */
+  onProgress?: (p: { presences: number; peopleDone: number; people: number }) => void;
+}
+
+/** The presence files, one per source, in the order they are listed. */
+export const PRESENCE_SOURCES = ['household', 'telecom', 'venue', 'transit', 'manifest', 'hotel', 'checkpoint'] as const;
+export type PresenceSource = (typeof PRESENCE_SOURCES)[number];
+
+export interface GeneratedFile {
+  name: string;
+  path: string;
+  /** Data rows (lines after the header), malformed and duplicate rows included. */
+  rows: number;
+  bytes: number;
+}
+
+export interface GenerateSummary {
+  out: string;
+  seed: number;
+  start: string;
+  days: number;
+  residents: number;
+  visitors: number;
+  households: number;
+  places: number;
+  identityLinks: number;
+  /** Presence rows written over all presence files (malformed and duplicate rows included). */
+  presences: number;
+  indexCases: number;
+  infections: number;
+  malformedRows: number;
+  duplicateRows: number;
+  seconds: number;
+  files: GeneratedFile[];
+  paths: {
+    jurisdictions: string;
+    roads: string;
+    people: string;
+    places: string;
+    identityLinks: string;
+    presences: Record<PresenceSource, string>;
+    checkpointScans: string;
+    truth: string;
+  };
+}
+
+const FILE_OF_SEG: PresenceSource[] = ['household', 'telecom', 'venue', 'venue', 'venue', 'transit', 'transit', 'manifest', 'manifest', 'hotel', 'checkpoint'];
+const FILE_INDEX_OF_SEG = FILE_OF_SEG.map((f) => PRESENCE_SOURCES.indexOf(f));
+const PLACE_KIND_OF_SEG: PlaceKind[] = ['household', 'cell', 'workplace', 'school', 'venue', 'metro', 'bus', 'train', 'flight', 'hotel', 'checkpoint'];
+
+/** Probability of a rare imperfection per row. */
+const MALFORMED_RATE = 0.001;
+const DUPLICATE_RATE = 0.003;
+const DATE_ONLY_RATE = 0.004;
+const MALFORMED_LABELS: MalformedLabel[] = ['bad_date', 'empty_id', 'wrong_column_count', 'end_before_start', 'unknown_place_kind', 'unknown_id_kind'];
+
+/** Infection probability per qualifying exposure, by place (venues by category), scaled by hours where it says so. */
+const P_HOUSEHOLD = 0.08;
+const P_HOTEL_ROOM = 0.1;
+const P_SEAT = 0.05;
+const P_VENUE_PER_HOUR = [0.01, 0.003, 0.005, 0.03, 0.02, 0.015, 0.005];
+const P_SCHOOL = 0.001;
+/** Close-contact rule: overlap of at least 15 minutes; venue scans are point events, so their starts must be within 15 minutes. */
+const MIN_OVERLAP = 15;
+/** Longest telecom stay record, minutes. */
+const TELECOM_MAX_STAY = 360;
+
+interface HotEntry {
+  person: number;
+  kind: number;
+  start: number;
+  end: number;
+  sub: string;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+const hhmm = (min: number): string => pad2(Math.floor(min / 60)) + pad2(min % 60);
+
+/** Generates the city into `opts.out`. Deterministic: the same options give byte-identical files. */
+export async function generateCity(opts: GenerateOptions): Promise<GenerateSummary> {
+  const started = performance.now();
+  const start = opts.start ?? '2020-01-20';
+  const timeZone = opts.timeZone ?? 'Asia/Shanghai';
+  const { seed, days } = opts;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed ${seed} must be a whole number 0–4294967295`);
+  if (!Number.isInteger(opts.people) || opts.people < 50) throw new Error(`people ${opts.people} must be a whole number of at least 50`);
+  if (!Number.isInteger(days) || days < 1 || days > 60) throw new Error(`days ${days} must be a whole number 1–60`);
+  const clock = new Clock(start, days, timeZone);
+  fs.mkdirSync(opts.out, { recursive: true });
+  const out = (name: string): string => path.join(opts.out, name);
+
+  const city = buildCity(seed, opts.people, days, Number(start.slice(0, 4)));
+  const N = city.people;
+
+  // Static geography first: the basemap and the jurisdictions.
+  fs.writeFileSync(out('jurisdictions.geojson'), JSON.stringify({ type: 'FeatureCollection', features: city.geo.features }));
+  fs.writeFileSync(out('roads.geojson'), JSON.stringify({
+    type: 'FeatureCollection',
+    features: buildRoads().map((r) => ({ type: 'Feature', properties: { name: r.name, kind: r.kind }, geometry: { type: 'LineString', coordinates: r.coordinates } })),
+  }));
+
+  // Place ids by segment kind.
+  const metroRunIds: string[] = [];
+  for (let l = 0; l < city.metroLines; l++) for (let s = 0; s < METRO_SLOTS; s++) metroRunIds.push(`M${l + 1}-${hhmm(s * METRO_SLOT)}`);
+  const busRunIds: string[] = [];
+  for (let l = 0; l < city.busLines; l++) for (let s = 0; s < BUS_SLOTS; s++) busRunIds.push(`B${String(l + 1).padStart(3, '0')}-${hhmm(s * BUS_SLOT)}`);
+  const usedMetro = new Uint8Array(metroRunIds.length);
+  const usedBus = new Uint8Array(busRunIds.length);
+  const usedServiceDays = new Set<number>();
+  const cellIds = new Map<number, string>();
+  for (const c of city.usedCells) cellIds.set(c, telecomCellId(c));
+  const cellId = (c: number): string => {
+    let s = cellIds.get(c);
+    if (s === undefined) {
+      s = telecomCellId(c);
+      cellIds.set(c, s);
+    }
+    return s;
+  };
+
+  // Presence sinks.
+  const presencePaths = {} as Record<PresenceSource, string>;
+  const writers = PRESENCE_SOURCES.map((src) => {
+    presencePaths[src] = out(`presences-${src}.csv`);
+    return new RowWriter(presencePaths[src], PRESENCE_COLUMNS);
+  });
+  const checkpointScans = new CsvSink(out('checkpoint-scans.csv'), ['id_kind', 'id_value', 'checkpoint_id', 'time', 'temperature']);
+
+  // Imperfections are drawn from their own stream, in writing order.
+  const noise = new Rng(seed, 7, 0);
+  const malformed: TruthMalformedRow[] = [];
+  const duplicates: Record<string, number> = {};
+  const dateOnly: Record<string, number> = {};
+  const geometric = (rate: number): number => Math.floor(Math.log(1 - noise.float()) / Math.log(1 - rate)) + 1;
+  const untilMalformed = PRESENCE_SOURCES.map(() => geometric(MALFORMED_RATE));
+  const untilDuplicate = PRESENCE_SOURCES.map(() => geometric(DUPLICATE_RATE));
+
+  // Outbreak state.
+  const health = {
+    onset: new Int16Array(N).fill(NO_DAY),
+    asymptomatic: new Uint8Array(N),
+    isolated: new Int16Array(N).fill(NO_DAY),
+  };
+  const infectedDay = new Int16Array(N).fill(NO_DAY);
+  const infectedOrder: number[] = [];
+  const infections: TruthInfection[] = [];
+  const planner = new Planner(city, health);
+  const weekday0 = clock.weekday(0);
+  planner.weekendDays = [0, 1, 2, 3, 4, 5, 6].map((k) => {
+    const w = (weekday0 + k) % 7;
+    return w === 0 || w === 6;
+  });
+  const rngOut = new Rng(seed, 3, 0);
+  const incubation = (rng: Rng): number => Math.max(3, Math.min(14, Math.round(rng.lognormal(5, 0.45))));
+  const infect = (p: number, day: number, rng: Rng): void => {
+    infectedDay[p] = day;
+    const onset = day + incubation(rng);
+    health.onset[p] = onset;
+    const asym = rng.chance(0.2);
+    health.asymptomatic[p] = asym ? 1 : 0;
+    health.isolated[p] = asym ? NO_DAY : onset + 2;
+    infectedOrder.push(p);
+  };
+  const infectiousFrom = (p: number): number => health.onset[p] - 2;
+  const infectiousTo = (p: number): number => (health.asymptomatic[p] ? health.onset[p] + 5 : health.onset[p] + 1);
+
+  // Index cases: arrivals from the high-risk region first, then residents with no known source.
+  const nIndex = Math.max(5, Math.round(opts.people / 600));
+  const wuhanArrivals: number[] = [];
+  for (let p = 0; p < N; p++) {
+    const t = city.trip[p];
+    if (t >= 0 && city.trips[t].city === HIGH_RISK_CITY && city.trips[t].arrive && (city.trips[t].kind !== 'out_and_back') && city.trips[t].arrive!.day < days) wuhanArrivals.push(p);
+  }
+  const indexCases: number[] = [];
+  const fromWuhan = Math.min(wuhanArrivals.length, Math.ceil(nIndex * 0.4));
+  for (let k = 0; k < fromWuhan; k++) {
+    const p = wuhanArrivals[Math.floor(((k + 0.5) / fromWuhan) * wuhanArrivals.length)];
+    const arrivalDay = city.trips[city.trip[p]].arrive!.day;
+    const onset = arrivalDay + rngOut.range(1, 4);
+    infectedDay[p] = onset - incubation(rngOut);
+    health.onset[p] = onset;
+    health.isolated[p] = onset + 2;
+    infectedOrder.push(p);
+    indexCases.push(p);
+  }
+  while (indexCases.length < nIndex) {
+    const p = rngOut.int(city.residents);
+    if (infectedDay[p] !== NO_DAY || city.trip[p] >= 0 || city.age[p] < 18) continue;
+    const onset = rngOut.range(Math.min(2, days - 1), Math.max(1, Math.min(6, days - 1)));
+    infectedDay[p] = onset - incubation(rngOut);
+    health.onset[p] = onset;
+    const asym = rngOut.chance(0.2);
+    health.asymptomatic[p] = asym ? 1 : 0;
+    health.isolated[p] = asym ? NO_DAY : onset + 2;
+    infectedOrder.push(p);
+    indexCases.push(p);
+  }
+
+  const txRng = new Rng(0);
+  const hot = new Map<number, HotEntry[]>();
+  const hotKey = (kind: number, place: number): number => kind * 0x4000000 + place;
+  let presences = 0;
+
+  /** Ends the row just written, then now and then follows it with a malformed copy or an exact duplicate. */
+  const endRow = (si: number): void => {
+    const w = writers[si];
+    w.end();
+    if (--untilMalformed[si] === 0) {
+      untilMalformed[si] = geometric(MALFORMED_RATE);
+      const { text, label } = corrupt(w.lastRow(), noise.pick(MALFORMED_LABELS));
+      malformed.push({ file: path.basename(w.path), line: w.lines + 1, label });
+      w.line(text);
+    } else if (--untilDuplicate[si] === 0) {
+      untilDuplicate[si] = geometric(DUPLICATE_RATE);
+      const name = path.basename(w.path);
+      duplicates[name] = (duplicates[name] ?? 0) + 1;
+      w.repeatLast();
+    }
+  };
+
+  const writePlan = (p: number, plan: DayPlan): void => {
+    const idc = city.idCard[p];
+    const ph = city.phone[p];
+    for (let i = 0; i < plan.n; i++) {
+      const k = plan.kind[i];
+      const si = FILE_INDEX_OF_SEG[k];
+      const w = writers[si];
+      const s = plan.start[i];
+      const place = plan.place[i];
+      w.begin();
+      switch (k) {
+        case SEG.household:
+          w.ascii('id_card,');
+          w.ascii(idc);
+          w.ascii(',household,');
+          w.ascii(city.householdId[place]);
+          w.comma();
+          if (noise.float() < DATE_ONLY_RATE && !hot.has(hotKey(k, place))) {
+            // Some registry extracts carry only the date of the stay.
+            clock.writeDate(w, s);
+            w.comma();
+            dateOnly['presences-household.csv'] = (dateOnly['presences-household.csv'] ?? 0) + 1;
+          } else {
+            clock.writeIso(w, s);
+            w.comma();
+            clock.writeIso(w, plan.end[i]);
+          }
+          w.ascii(',,,,household_registry');
+          break;
+        case SEG.cell: {
+          // Operators cut long stays into records of at most six hours.
+          const id = cellId(place);
+          let a = s;
+          const e = plan.end[i];
+          while (e - a > TELECOM_MAX_STAY) {
+            w.ascii('phone,');
+            w.ascii(ph);
+            w.ascii(',cell,');
+            w.ascii(id);
+            w.comma();
+            clock.writeIso(w, a);
+            w.comma();
+            clock.writeIso(w, a + TELECOM_MAX_STAY);
+            w.ascii(',,,,telecom');
+            endRow(si);
+            presences++;
+            w.begin();
+            a += TELECOM_MAX_STAY;
+          }
+          w.ascii('phone,');
+          w.ascii(ph);
+          w.ascii(',cell,');
+          w.ascii(id);
+          w.comma();
+          clock.writeIso(w, a);
+          w.comma();
+          clock.writeIso(w, e);
+          w.ascii(',,,,telecom');
+          break;
+        }
+        case SEG.workplace:
+          w.ascii('phone,');
+          w.ascii(ph);
+          w.ascii(',workplace,');
+          w.ascii(city.workplaces[place].id);
+          w.comma();
+          clock.writeIso(w, s);
+          w.comma();
+          clock.writeIso(w, plan.end[i]);
+          w.ascii(',,,,workplace_attendance');
+          break;
+        case SEG.school:
+          w.ascii('id_card,');
+          w.ascii(idc);
+          w.ascii(',school,');
+          w.ascii(city.schools[place].id);
+          w.comma();
+          clock.writeIso(w, s);
+          w.comma();
+          clock.writeIso(w, plan.end[i]);
+          w.ascii(',,,,school_attendance');
+          break;
+        case SEG.venue: {
+          const v = city.venues[place];
+          w.ascii('phone,');
+          w.ascii(ph);
+          w.ascii(v.category === CAT.hospital ? ',hospital,' : ',venue,');
+          w.ascii(v.id);
+          w.comma();
+          clock.writeIso(w, s);
+          w.ascii(',,,,,venue_qr');
+          break;
+        }
+        case SEG.metro:
+          usedMetro[place] = 1;
+          w.ascii('card,');
+          w.ascii(city.card[p]);
+          w.ascii(',metro,');
+          w.ascii(metroRunIds[place]);
+          w.comma();
+          clock.writeIso(w, s);
+          w.comma();
+          clock.writeIso(w, plan.end[i]);
+          w.ascii(',,,,transit');
+          break;
+        case SEG.bus:
+          usedBus[place] = 1;
+          w.ascii('card,');
+          w.ascii(city.card[p]);
+          w.ascii(',bus,');
+          w.ascii(busRunIds[place]);
+          w.comma();
+          clock.writeIso(w, s);
+          w.ascii(',,,,,transit');
+          break;
+        case SEG.train:
+        case SEG.flight: {
+          const day = Math.floor(s / 1440);
+          usedServiceDays.add(place * 1024 + day + 128);
+          w.ascii('id_card,');
+          w.ascii(idc);
+          w.ascii(k === SEG.train ? ',train,' : ',flight,');
+          w.ascii(serviceDayId(place, day));
+          w.comma();
+          clock.writeIso(w, s);
+          w.comma();
+          clock.writeIso(w, plan.end[i]);
+          w.comma();
+          w.ascii(plan.sub[i]);
+          w.ascii(k === SEG.train ? ',,,rail_manifest' : ',,,air_manifest');
+          break;
+        }
+        case SEG.hotel:
+          w.ascii('id_card,');
+          w.ascii(idc);
+          w.ascii(',hotel,');
+          w.ascii(city.hotels[place].id);
+          w.comma();
+          clock.writeIso(w, s);
+          w.comma();
+          clock.writeIso(w, plan.end[i]);
+          w.comma();
+          w.ascii(plan.sub[i]);
+          w.ascii(',,,hotel_registry');
+          break;
+        case SEG.checkpoint: {
+          const usePlate = city.plate[p] !== '';
+          const idKind = usePlate ? 'plate' : 'id_card';
+          const idValue = usePlate ? city.plate[p] : idc;
+          const cp = city.checkpoints[place].id;
+          w.ascii(idKind);
+          w.comma();
+          w.utf8(idValue);
+          w.ascii(',checkpoint,');
+          w.ascii(cp);
+          w.comma();
+          clock.writeIso(w, s);
+          w.ascii(',,,,,checkpoint');
+          checkpointScans.line(`${idKind},${idValue},${cp},${clock.iso(s)},${(plan.aux[i] / 10).toFixed(1)}`);
+          break;
+        }
+        default:
+          continue;
+      }
+      endRow(si);
+      presences++;
+    }
+  };
+  const serviceDayId = (service: number, day: number): string => `${SERVICES[service].code}-${clock.compactDate(day)}`;
+
+  /** Tries to infect p through the hot entries at its segments. Only called for people not yet infected. */
+  const transmit = (p: number, d: number, plan: DayPlan): void => {
+    let seeded = false;
+    for (let i = 0; i < plan.n; i++) {
+      const k = plan.kind[i];
+      if (!TRANSMITS[k]) continue;
+      const entries = hot.get(hotKey(k, plan.place[i]));
+      if (!entries) continue;
+      for (const e of entries) {
+        if (e.person === p || infectedDay[e.person] >= d) continue;
+        const s = Math.max(plan.start[i], e.start);
+        const en = Math.min(plan.end[i], e.end);
+        const overlap = en - s;
+        let prob = 0;
+        switch (k) {
+          case SEG.household:
+            if (overlap > 0) prob = P_HOUSEHOLD;
+            break;
+          case SEG.hotel:
+            if (overlap > 0 && plan.sub[i] === e.sub) prob = P_HOTEL_ROOM;
+            break;
+          case SEG.train:
+          case SEG.flight: {
+            const a = seatRow(plan.sub[i]);
+            const b = seatRow(e.sub);
+            if (overlap > 0 && a.carriage === b.carriage && Math.abs(a.row - b.row) <= 3) prob = P_SEAT;
+            break;
+          }
+          case SEG.venue:
+            // Scans are point events: require both the true overlap and scans within 15 minutes of each other.
+            if (overlap >= MIN_OVERLAP && Math.abs(plan.start[i] - e.start) <= MIN_OVERLAP) {
+              prob = P_VENUE_PER_HOUR[city.venues[plan.place[i]].category] * Math.min(3, overlap / 60);
+            }
+            break;
+          case SEG.workplace:
+            if (overlap >= MIN_OVERLAP) prob = Math.min(0.01, 0.2 / Math.max(1, city.workplaces[plan.place[i]].size));
+            break;
+          case SEG.school:
+            if (overlap >= MIN_OVERLAP) prob = P_SCHOOL;
+            break;
+          default:
+            break;
+        }
+        if (prob <= 0) continue;
+        if (!seeded) {
+          txRng.reseed(seed ^ 0x5bd1e995, p, d + 1000);
+          seeded = true;
+        }
+        if (!txRng.chance(prob)) continue;
+        infect(p, d, txRng);
+        const kind = PLACE_KIND_OF_SEG[k] === 'venue' && city.venues[plan.place[i]].category === CAT.hospital ? 'hospital' : PLACE_KIND_OF_SEG[k];
+        const hasSub = k === SEG.train || k === SEG.flight || k === SEG.hotel;
+        const inf: TruthInfection = {
+          infector: `id_card:${city.idCard[e.person]}`,
+          infectee: `id_card:${city.idCard[p]}`,
+          place_kind: kind,
+          place_id: placeIdOf(k, plan.place[i], plan.start[i]),
+          ...(hasSub ? { sub: plan.sub[i], infector_sub: e.sub } : {}),
+          at: clock.isoSeconds(Math.round(((s + en) / 2) * 60)),
+          overlap_seconds: overlap * 60,
+          exposure_start: clock.iso(s),
+          exposure_end: clock.iso(en),
+        };
+        infections.push(inf);
+        return;
+      }
+    }
+  };
+  const placeIdOf = (k: number, place: number, start: number): string => {
+    switch (k) {
+      case SEG.household: return city.householdId[place];
+      case SEG.workplace: return city.workplaces[place].id;
+      case SEG.school: return city.schools[place].id;
+      case SEG.venue: return city.venues[place].id;
+      case SEG.hotel: return city.hotels[place].id;
+      case SEG.train:
+      case SEG.flight: return serviceDayId(place, Math.floor(start / 1440));
+      default: return String(place);
+    }
+  };
+
+  for (let d = 0; d < days; d++) {
+    // The infectious people's day first, so everyone else's exposures can be checked as they are written.
+    hot.clear();
+    for (const p of infectedOrder) {
+      if (d < infectiousFrom(p) || d > infectiousTo(p)) continue;
+      const plan = planner.planDay(p, d, seed);
+      for (let i = 0; i < plan.n; i++) {
+        const k = plan.kind[i];
+        if (!TRANSMITS[k]) continue;
+        const key = hotKey(k, plan.place[i]);
+        let list = hot.get(key);
+        if (!list) hot.set(key, (list = []));
+        list.push({ person: p, kind: k, start: plan.start[i], end: plan.end[i], sub: plan.sub[i] });
+      }
+    }
+    for (let p = 0; p < N; p++) {
+      const plan = planner.planDay(p, d, seed);
+      writePlan(p, plan);
+      if (hot.size > 0 && infectedDay[p] === NO_DAY) transmit(p, d, plan);
+      if ((p & 16383) === 16383) {
+        opts.onProgress?.({ presences, peopleDone: Math.floor((d * N + p) / days), people: N });
+        if ((p & 65535) === 65535) await new Promise((r) => setImmediate(r));
+      }
+    }
+    opts.onProgress?.({ presences, peopleDone: Math.floor(((d + 1) * N) / days), people: N });
+  }
+  for (const w of writers) w.close();
+  checkpointScans.close();
+
+  // People, places and identity links.
+  const peopleSink = new CsvSink(out('people.csv'), PEOPLE_COLUMNS);
+  for (let p = 0; p < N; p++) {
+    const h = city.household[p];
+    if (h >= 0) {
+      const c = city.geo.communities[city.householdCommunity[h]];
+      peopleSink.line(`id_card,${city.idCard[p]},${city.name[p]},${csvField(city.householdAddress[h])},${city.householdLat[h]},${city.householdLon[h]},${c.code}`);
+    } else {
+      const trip = city.trips[city.trip[p]];
+      peopleSink.line(`id_card,${city.idCard[p]},${city.name[p]},${trip.city}市,,,`);
+    }
+  }
+  peopleSink.close();
+
+  const placesSink = new CsvSink(out('places.csv'), PLACE_COLUMNS);
+  const communityCode = (i: number): string => city.geo.communities[i].code;
+  const jurisdictionAt = (lon: number, lat: number): string => {
+    const c = Math.min(119, Math.max(0, Math.floor((lon - 121) / 0.01)));
+    const r = Math.min(139, Math.max(0, Math.floor((lat - 29) / 0.01)));
+    return communityCode(city.geo.communityOfCell[r * 120 + c]);
+  };
+  let places = 0;
+  const placeRow = (kind: PlaceKind, id: string, name: string, lat: number | string, lon: number | string, jur: string, category: string): void => {
+    placesSink.line(`${kind},${id},${csvField(name)},${lat},${lon},${jur},${category}`);
+    places++;
+  };
+  for (let h = 0; h < city.householdId.length; h++) {
+    placeRow('household', city.householdId[h], `住户${city.householdId[h].slice(2)}`, city.householdLat[h], city.householdLon[h], communityCode(city.householdCommunity[h]), 'residence');
+  }
+  for (const w of city.workplaces) placeRow('workplace', w.id, w.name, w.lat, w.lon, communityCode(w.community), w.name.includes('工厂') ? 'factory' : 'office');
+  for (const s of city.schools) placeRow('school', s.id, s.name, s.lat, s.lon, communityCode(s.community), 'school');
+  for (const v of city.venues) placeRow(v.category === CAT.hospital ? 'hospital' : 'venue', v.id, v.name, v.lat, v.lon, communityCode(v.community), VENUE_CATEGORIES[v.category]);
+  for (const h of city.hotels) placeRow('hotel', h.id, h.name, h.lat, h.lon, communityCode(h.community), 'hotel');
+  for (const c of city.checkpoints) placeRow('checkpoint', c.id, c.name, c.lat, c.lon, jurisdictionAt(c.lon, c.lat), 'checkpoint');
+  for (let i = 0; i < metroRunIds.length; i++) {
+    if (usedMetro[i]) placeRow('metro', metroRunIds[i], `地铁${Math.floor(i / METRO_SLOTS) + 1}号线 ${metroRunIds[i].slice(-4, -2)}:${metroRunIds[i].slice(-2)}班次`, '', '', '', 'station');
+  }
+  for (let i = 0; i < busRunIds.length; i++) {
+    if (usedBus[i]) placeRow('bus', busRunIds[i], `公交${Math.floor(i / BUS_SLOTS) + 1}路 ${busRunIds[i].slice(-4, -2)}:${busRunIds[i].slice(-2)}班次`, '', '', '', 'station');
+  }
+  for (const key of [...usedServiceDays].sort((a, b) => a - b)) {
+    const service = Math.floor(key / 1024);
+    const dayStart = (key % 1024) - 128;
+    const svc = SERVICES[service];
+    const id = serviceDayId(service, dayStart);
+    const station = svc.mode === 'train' ? [29.8635, 121.5385] : [29.8267, 121.4619];
+    placeRow(svc.mode, id, `${svc.code} ${svc.inbound ? svc.city + '→宁波' : '宁波→' + svc.city}`, station[0], station[1], jurisdictionAt(station[1], station[0]), svc.mode === 'train' ? 'station' : 'airport');
+  }
+  for (const c of [...cellIds.keys()].sort((a, b) => a - b)) {
+    const [lon, lat] = telecomCellCentre(c);
+    placeRow('cell', cellIds.get(c)!, `网格${cellIds.get(c)!.slice(6)}`, lat, lon, jurisdictionAt(lon, lat), '');
+  }
+  placesSink.close();
+
+  // Identity links, with a few deliberately wrong ones among people untouched by the outbreak.
+  const linksSink = new CsvSink(out('identity-links.csv'), IDENTITY_LINK_COLUMNS);
+  const wrongLinks: TruthWrongLink[] = [];
+  const nWrong = Math.max(2, Math.round(N / 5000));
+  const wrongAt = new Set<number>();
+  const linkRng = new Rng(seed, 11, 0);
+  while (wrongAt.size < nWrong) {
+    const p = linkRng.int(city.residents);
+    if (infectedDay[p] === NO_DAY && city.phone[p] !== '') wrongAt.add(p);
+  }
+  let links = 0;
+  for (let p = 0; p < N; p++) {
+    const idc = city.idCard[p];
+    if (city.phone[p]) { linksSink.line(`id_card,${idc},phone,${city.phone[p]},telecom_real_name`); links++; }
+    if (city.card[p]) { linksSink.line(`id_card,${idc},card,${city.card[p]},transit_card_registry`); links++; }
+    if (city.plate[p]) { linksSink.line(`id_card,${idc},plate,${city.plate[p]},vehicle_registry`); links++; }
+    if (wrongAt.has(p)) {
+      // Someone else's ID card registered against this person's phone (a typo at a hotel desk, say).
+      let q = linkRng.int(city.residents);
+      while (q === p || infectedDay[q] !== NO_DAY) q = linkRng.int(city.residents);
+      wrongLinks.push({ file: 'identity-links.csv', line: linksSink.lines + 1, a_kind: 'id_card', a_value: city.idCard[q], b_kind: 'phone', b_value: city.phone[p], true_owner: `id_card:${idc}`, why: 'phone linked to a second ID card' });
+      linksSink.line(`id_card,${city.idCard[q]},phone,${city.phone[p]},hotel_registry`);
+      links++;
+    }
+  }
+  linksSink.close();
+
+  // The truth.
+  const id = (p: number): string => `id_card:${city.idCard[p]}`;
+  const cases: TruthCase[] = infectedOrder.map((p) => {
+    const asym = health.asymptomatic[p] === 1;
+    const trip = city.trip[p] >= 0 ? city.trips[city.trip[p]] : undefined;
+    const isIndex = indexCases.includes(p);
+    const arrival = isIndex && trip?.arrive && trip.city === HIGH_RISK_CITY ? trip.arrive : undefined;
+    const c: TruthCase = {
+      id: id(p),
+      index: isIndex,
+      infected_on: clock.date(infectedDay[p]),
+      onset: asym ? null : clock.date(health.onset[p]),
+      sampled: asym ? clock.date(health.onset[p]) : null,
+      asymptomatic: asym,
+      infectious_from: clock.date(health.onset[p] - 2),
+      isolated: asym || health.isolated[p] >= days + 60 ? null : clock.date(health.isolated[p]),
+    };
+    if (arrival) {
+      c.arrival = arrival.mode === 'car'
+        ? { place_kind: 'checkpoint', place_id: city.checkpoints[arrival.service].id, at: clock.iso(arrival.start), from: trip!.city }
+        : { place_kind: arrival.mode, place_id: serviceDayId(arrival.service, Math.floor(arrival.start / 1440)), sub: arrival.sub, at: clock.iso(arrival.end), from: trip!.city };
+    }
+    return c;
+  });
+  const truth: Truth = {
+    format: 'cordon-sim-truth/1',
+    seed,
+    options: { people: opts.people, days, start, timeZone },
+    high_risk_region: HIGH_RISK_CITY,
+    index_cases: indexCases.map(id),
+    cases,
+    infections,
+    onsets: Object.fromEntries(cases.filter((c) => c.onset).map((c) => [c.id, c.onset!])),
+    asymptomatic: cases.filter((c) => c.asymptomatic).map((c) => c.id),
+    malformed_rows: malformed,
+    duplicate_rows: duplicates,
+    date_only_rows: dateOnly,
+    wrong_identity_links: wrongLinks,
+    travellers: city.trips.length,
+    high_risk_arrivals: wuhanArrivals.map(id),
+  };
+  const truthPath = out('truth.json');
+  fs.writeFileSync(truthPath, JSON.stringify(truth, null, 1));
+
+  const fileInfo = (p: string, rows: number): GeneratedFile => ({ name: path.basename(p), path: p, rows, bytes: fs.statSync(p).size });
+  const files: GeneratedFile[] = [
+    fileInfo(out('jurisdictions.geojson'), city.geo.features.length),
+    fileInfo(out('roads.geojson'), buildRoads().length),
+    fileInfo(peopleSink.path, peopleSink.rows),
+    fileInfo(placesSink.path, placesSink.rows),
+    fileInfo(linksSink.path, linksSink.rows),
+    ...writers.map((w) => fileInfo(w.path, w.rows)),
+    fileInfo(checkpointScans.path, checkpointScans.rows),
+    fileInfo(truthPath, infections.length),
+  ];
+  return {
+    out: opts.out,
+    seed,
+    start,
+    days,
+    residents: city.residents,
+    visitors: N - city.residents,
+    households: city.householdId.length,
+    places,
+    identityLinks: links,
+    presences: writers.reduce((s, w) => s + w.rows, 0),
+    indexCases: indexCases.length,
+    infections: infections.length,
+    malformedRows: malformed.length,
+    duplicateRows: Object.values(duplicates).reduce((a, b) => a + b, 0),
+    seconds: (performance.now() - started) / 1000,
+    files,
+    paths: {
+      jurisdictions: out('jurisdictions.geojson'),
+      roads: out('roads.geojson'),
+      people: peopleSink.path,
+      places: placesSink.path,
+      identityLinks: linksSink.path,
+      presences: presencePaths,
+      checkpointScans: checkpointScans.path,
+      truth: truthPath,
+    },
+  };
+
+  function corrupt(row: string, wanted: MalformedLabel): { text: string; label: MalformedLabel } {
+    const f = row.split(',');
+    let label = wanted;
+    if (label === 'end_before_start' && f[5] === '') label = 'bad_date';
+    switch (label) {
+      case 'bad_date':
+        f[4] = '2020-13-45' + f[4].slice(10);
+        break;
+      case 'empty_id':
+        f[1] = '';
+        break;
+      case 'wrong_column_count':
+        if (noise.chance(0.5)) f.splice(6, 1);
+        else f.push('extra');
+        break;
+      case 'end_before_start': {
+        const t = f[4];
+        f[4] = f[5];
+        f[5] = t;
+        break;
+      }
+      case 'unknown_place_kind':
+        f[2] = 'ktv';
+        break;
+      case 'unknown_id_kind':
+        f[0] = 'wechat';
+        break;
+      default: {
+        const never: never = label;
+        throw new Error(`unhandled label ${String(never)}`);
+      }
+    }
+    return { text: f.join(','), label };
+  }
+}
+
+export { ROLE };

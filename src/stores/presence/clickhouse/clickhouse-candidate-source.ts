@@ -1,0 +1,154 @@
+/**
+ * @module The tracer's reads pushed down to ClickHouse. The first degree is one query: the case's
+ * trajectory from the by-person table, and from the place-sharded table only the presences that
+ * overlap it — each shard prunes by its primary key (place, start) and checks the overlap itself
+ * (an IN-subquery on place and an equi-join on place with the trajectory's intervals as arrays, since
+ * 18.16 has no non-equi JOIN), both against the shard's own tables. Node receives the trajectory and the overlapping presences, never the
+ * other rows of those places, and runs the same rule evaluation as over the in-memory index.
+ */
+import { parseSub } from '../../../domain/contact-rules.ts';
+import type { PlaceKind } from '../../../domain/formats.ts';
+import { SubTable, type Candidate, type CandidateSource, type FirstDegreeRead, type PlaceWindow } from '../../../trace/candidate-source.ts';
+import type { ClickHousePresenceStore, PresenceIdRow } from './clickhouse-presence-store.ts';
+import { sqlList, sqlUInt32 } from './clickhouse-sql.ts';
+
+/**
+ * The IN-subquery and the JOIN on place run on each shard against that shard's own person-ordered
+ * table (`distributed_product_mode = 'local'`). That is complete, not an approximation: the
+ * person-ordered table of a shard is filled from the place-sharded table of the same shard, so it
+ * holds exactly the case's presences at the places this shard owns. And it is what lets the primary
+ * key prune: a shard-local subquery set is used for index analysis, while a GLOBAL IN's shipped
+ * temporary table was seen (on 18.16) to read every row of the window's days.
+ */
+const SHARD_LOCAL = { distributed_product_mode: 'local' };
+
+/** A `CandidateSource` answered by a ClickHouse presence store. */
+export class ClickHouseCandidateSource implements CandidateSource {
+  readonly name = 'clickhouse';
+  private readonly subTable = new SubTable(parseSub);
+  private readonly kinds = new Map<number, PlaceKind>();
+  private readonly subTexts = new Map<number, string>();
+
+  constructor(private readonly store: ClickHousePresenceStore) {}
+
+  async presencesOf(idents: readonly number[], from: number, to: number): Promise<Candidate[]> {
+    return this.toCandidates(await this.store.rowsOf(idents, from, to));
+  }
+
+  async presencesAt(queries: readonly PlaceWindow[]): Promise<Candidate[]> {
+    return this.toCandidates(await this.store.rowsAt(queries));
+  }
+
+  async firstDegree(idents: readonly number[], from: number, to: number): Promise<FirstDegreeRead> {
+    if (idents.length === 0 || to <= from) return { trajectory: [], candidates: [] };
+    const t = this.store.tables;
+    const md = await this.store.maxDuration();
+    const window = this.store.windowCondition(from, to, md);
+    const ids = sqlList([...new Set(idents)], sqlUInt32);
+    const lo = sqlUInt32(from);
+    const hi = sqlUInt32(to);
+    const mine = `FROM ${t.byPerson} WHERE ident IN ${ids} AND ${window}`;
+    const rows = await this.store.conn.rows<{ side: number } & Record<'ident' | 'place' | 'start_s' | 'end_s' | 'sub' | 'flags', number>>(`
+SELECT 0 AS side, ident, place, start_s, end_s, sub, flags FROM (
+  SELECT ident, place, start_s, end_s, sub, flags, row_key ${mine} LIMIT 1 BY row_key)
+UNION ALL
+SELECT 1 AS side, ident, place, start_s, end_s, sub, flags FROM (
+  SELECT ident, place, start_s, end_s, sub, flags, row_key FROM ${t.presences}
+  WHERE place IN (SELECT place ${mine}) AND ${window}
+) ANY INNER JOIN (
+  SELECT place, groupArray(greatest(start_s, ${lo})) AS ts, groupArray(least(end_s, ${hi})) AS te ${mine} GROUP BY place
+) USING place
+WHERE arrayExists((s, e) -> s < end_s AND e > start_s, ts, te)
+LIMIT 1 BY row_key`, SHARD_LOCAL);
+    const traj: PresenceIdRow[] = [];
+    const cand: PresenceIdRow[] = [];
+    for (const r of rows) {
+      const row = { ident: Number(r.ident), place: Number(r.place), start: Number(r.start_s), end: Number(r.end_s), sub: Number(r.sub), flags: Number(r.flags) };
+      (Number(r.side) === 0 ? traj : cand).push(row);
+    }
+    return { trajectory: await this.toCandidates(traj), candidates: await this.toCandidates(cand) };
+  }
+
+  /**
+   * The first-degree read for many people at once, in one query: for each read (one person's
+   * identifiers and window) their presences in the window and the presences overlapping them. The
+   * second degree needs this for every close contact; one query instead of two per contact.
+   * The identifier sets of the reads must be disjoint (they are different people).
+   */
+  async firstDegreeMany(reads: readonly { idents: readonly number[]; from: number; to: number }[]): Promise<FirstDegreeRead[]> {
+    const out: FirstDegreeRead[] = reads.map(() => ({ trajectory: [], candidates: [] }));
+    const identList: number[] = [];
+    const readOf: number[] = [];
+    const fromOf: number[] = [];
+    const toOf: number[] = [];
+    const owner = new Map<number, number>();
+    reads.forEach((r, k) => {
+      if (r.to <= r.from) return;
+      for (const id of new Set(r.idents)) {
+        if (owner.has(id)) throw new Error(`firstDegreeMany: identifier ${id} is in reads ${owner.get(id)} and ${k}`);
+        owner.set(id, k);
+        identList.push(id);
+        readOf.push(k);
+        fromOf.push(r.from);
+        toOf.push(r.to);
+      }
+    });
+    if (identList.length === 0) return out;
+    const t = this.store.tables;
+    const md = await this.store.maxDuration();
+    const window = this.store.windowCondition(Math.min(...fromOf), Math.max(...toOf), md);
+    const arr = (xs: readonly number[]): string => `[${xs.map(sqlUInt32).join(', ')}]`;
+    const I = arr(identList);
+    const ids = sqlList(identList, sqlUInt32);
+    // Each presence of the people read, tagged with its read and clipped to that read's window.
+    const mine = `SELECT place, ident, row_key, sub, flags, start_s, end_s, transform(ident, ${I}, ${arr(readOf)}, 0) AS k,
+    greatest(start_s, transform(ident, ${I}, ${arr(fromOf)}, 0)) AS s, least(end_s, transform(ident, ${I}, ${arr(toOf)}, 0)) AS e
+  FROM ${t.byPerson} WHERE ident IN ${ids} AND ${window}`;
+    const rows = await this.store.conn.rows<Record<'side' | 'k' | 'ident' | 'place' | 'start_s' | 'end_s' | 'sub' | 'flags', number>>(`
+SELECT 0 AS side, k, ident, place, start_s, end_s, sub, flags FROM (${mine}) WHERE s < e LIMIT 1 BY row_key
+UNION ALL
+SELECT 1 AS side, k, ident, place, start_s, end_s, sub, flags FROM (
+  SELECT ident, place, start_s, end_s, sub, flags, row_key, ks, ts, te FROM (
+    SELECT ident, place, start_s, end_s, sub, flags, row_key FROM ${t.presences}
+    WHERE place IN (SELECT place FROM (${mine}) WHERE s < e) AND ${window}
+  ) ANY INNER JOIN (
+    SELECT place, groupArray(k) AS ks, groupArray(s) AS ts, groupArray(e) AS te FROM (${mine}) WHERE s < e GROUP BY place
+  ) USING place
+)
+ARRAY JOIN arrayDistinct(arrayFilter((kk, s, e) -> s < end_s AND e > start_s, ks, ts, te)) AS k
+LIMIT 1 BY k, row_key`, SHARD_LOCAL);
+    const traj: PresenceIdRow[][] = reads.map(() => []);
+    const cand: PresenceIdRow[][] = reads.map(() => []);
+    for (const r of rows) {
+      const row = { ident: Number(r.ident), place: Number(r.place), start: Number(r.start_s), end: Number(r.end_s), sub: Number(r.sub), flags: Number(r.flags) };
+      (Number(r.side) === 0 ? traj : cand)[Number(r.k)].push(row);
+    }
+    for (let k = 0; k < reads.length; k++) {
+      out[k] = { trajectory: await this.toCandidates(traj[k]), candidates: await this.toCandidates(cand[k]) };
+    }
+    return out;
+  }
+
+  /** Adds place kinds and parsed subs, looked up once per id and kept. */
+  private async toCandidates(rows: readonly PresenceIdRow[]): Promise<Candidate[]> {
+    const newPlaces = [...new Set(rows.map((r) => r.place).filter((p) => !this.kinds.has(p)))];
+    if (newPlaces.length) {
+      const kinds = await this.store.placeKindsOf(newPlaces);
+      newPlaces.forEach((p, i) => this.kinds.set(p, kinds[i]));
+    }
+    const newSubs = [...new Set(rows.map((r) => r.sub).filter((s) => s !== 0 && !this.subTexts.has(s)))];
+    if (newSubs.length) {
+      const texts = await this.store.subValues(newSubs);
+      newSubs.forEach((s, i) => this.subTexts.set(s, texts[i]));
+    }
+    return rows.map((r) => ({
+      ident: r.ident,
+      place: r.place,
+      placeKind: this.kinds.get(r.place) as PlaceKind,
+      start: r.start,
+      end: r.end,
+      sub: r.sub === 0 ? null : this.subTable.get(this.subTexts.get(r.sub)),
+      flags: r.flags,
+    }));
+  }
+}

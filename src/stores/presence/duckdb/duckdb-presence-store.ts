@@ -1,0 +1,782 @@
+/**
+ * @module The embedded presence store: one DuckDB file in the data folder. Identifiers, places, subs and
+ * sources are dictionary-encoded into dense integers, times are UINTEGER epoch seconds, and every batch
+ * is one transaction that skips rows already stored, so a re-ingest adds nothing and a crash leaves no
+ * half batch.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { IdKind, IdentityLink, PersonRecord, PlaceKind, PlaceRecord, Presence } from '../../../domain/formats.ts';
+import type {
+  BulkLoader,
+  InsertResult,
+  PlaceWindowQuery,
+  PresenceChunk,
+  PresenceInsertResult,
+  PresenceStore,
+  PresenceStoreCapabilities,
+  PurgeResult,
+  SqlRunner,
+  SqlValue,
+  StoreStats,
+  StoredPresence,
+} from '../presence-store.ts';
+import { PRESENCE_STAGING_COLUMNS } from '../presence-store.ts';
+
+/** Raised when another process holds the DuckDB file: DuckDB allows one writing process per file. */
+export class PresenceStoreBusyError extends Error {
+  constructor(file: string, holder: string) {
+    super(
+      `the presence store ${file} is in use by ${holder}. DuckDB allows one process per file: ` +
+        'stop that process (e.g. the running `cordon serve`) or send the file to the running server ' +
+        '(POST /api/ingest, the Data page) instead.',
+    );
+    this.name = 'PresenceStoreBusyError';
+  }
+}
+
+/** Quotes a text as a SQL string literal (standard SQL: no backslash escapes, quotes doubled). */
+export function sqlString(s: string): string {
+  if (s.includes('\u0000')) throw new Error('text with a NUL character cannot be stored');
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** An integer for SQL; refuses anything that is not a safe integer so no text can slip into a query. */
+function sqlInt(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
+
+function toSqlValue(v: DuckDBValue): SqlValue {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v;
+  return String(v);
+}
+
+/** Numbers come back from DuckDB as number or bigint depending on the column type; counts fit in a number. */
+function num(v: SqlValue | undefined): number {
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return 0;
+}
+
+function numOrNull(v: SqlValue | undefined): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
+
+function optText(v: SqlValue | undefined): string | undefined {
+  return v === null || v === undefined || v === '' ? undefined : String(v);
+}
+
+function optNum(v: SqlValue | undefined): number | undefined {
+  return v === null || v === undefined ? undefined : num(v);
+}
+
+/** Serialises work on one connection: DuckDB runs one statement at a time per connection, and a batch must not interleave with reads. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+class DuckDbSqlRunner implements SqlRunner {
+  constructor(private readonly conn: DuckDBConnection) {}
+  async run(sql: string): Promise<void> {
+    await this.conn.run(sql);
+  }
+  async rows(sql: string): Promise<Record<string, SqlValue>[]> {
+    const reader = await this.conn.runAndReadAll(sql);
+    const names = reader.columnNames();
+    return reader.getRows().map((r) => {
+      const o: Record<string, SqlValue> = {};
+      names.forEach((n, i) => (o[n] = toSqlValue(r[i])));
+      return o;
+    });
+  }
+  async columns(sql: string): Promise<SqlValue[][]> {
+    const reader = await this.conn.runAndReadAll(sql);
+    return reader.getColumns().map((col) => col.map(toSqlValue));
+  }
+}
+
+/** Opens a SQL runner on a private in-memory DuckDB, for validating files when the store has no bulk path. */
+export async function openDuckDbScratch(): Promise<{ sql: SqlRunner; close(): void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  return {
+    sql: new DuckDbSqlRunner(conn),
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS identifiers (id UINTEGER NOT NULL, kind VARCHAR NOT NULL, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS places (id UINTEGER NOT NULL, kind VARCHAR NOT NULL, place_id VARCHAR NOT NULL,
+  name VARCHAR, lat DOUBLE, lon DOUBLE, jurisdiction VARCHAR, category VARCHAR);
+CREATE TABLE IF NOT EXISTS subs (id UINTEGER NOT NULL, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (id UINTEGER NOT NULL, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS presences (ident UINTEGER NOT NULL, place UINTEGER NOT NULL, start UINTEGER NOT NULL,
+  "end" UINTEGER NOT NULL, sub UINTEGER NOT NULL, source UINTEGER NOT NULL, flags UTINYINT NOT NULL, lat DOUBLE, lon DOUBLE);
+CREATE TABLE IF NOT EXISTS identity_links (a_kind VARCHAR NOT NULL, a_value VARCHAR NOT NULL, b_kind VARCHAR NOT NULL,
+  b_value VARCHAR NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS people (id_kind VARCHAR NOT NULL, id_value VARCHAR NOT NULL, name VARCHAR, address VARCHAR,
+  lat DOUBLE, lon DOUBLE, jurisdiction VARCHAR);
+`;
+
+/** Rows above which a batch is followed by a CHECKPOINT, so the WAL does not hold a large load. */
+const CHECKPOINT_ROWS = 200_000;
+
+let stagingSeq = 0;
+
+/** Options of the DuckDB adapter. */
+export interface DuckDbPresenceStoreOptions {
+  /** Who opens the file (`cordon serve`, `cordon ingest`); written next to it so a second process can say who holds it. */
+  owner?: string;
+  /** DuckDB memory limit, e.g. `4GB`; larger loads spill to the temp folder next to the file. */
+  memoryLimit?: string;
+  /** DuckDB threads (default: all cores). */
+  threads?: number;
+}
+
+/** The DuckDB adapter of the presence store port. */
+export class DuckDbPresenceStore implements PresenceStore {
+  readonly capabilities: PresenceStoreCapabilities = { name: 'duckdb', traceInStore: false };
+  readonly bulk: BulkLoader;
+  private readonly mutex = new Mutex();
+  private readonly runner: DuckDbSqlRunner;
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly bulkConn: DuckDBConnection,
+    private readonly file: string,
+    private readonly ownerFile: string | undefined,
+  ) {
+    this.runner = new DuckDbSqlRunner(conn);
+    // Staging runs on a connection of its own: its temporary tables and long reads never mix with
+    // the reads and batches of the main connection; commits from it still take the write lock.
+    const bulkRunner = new DuckDbSqlRunner(bulkConn);
+    this.bulk = {
+      sql: bulkRunner,
+      commitPresences: (table, options) => this.mutex.run(() => this.commitStaged(bulkRunner, table, options?.returnChunk ?? false)),
+      checkpoint: () => this.mutex.run(() => this.runner.run('CHECKPOINT')),
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the store at `file` (`:memory:` for a throw-away store) and initialises
+   * its tables. A file held by another process gives a PresenceStoreBusyError naming the holder.
+   */
+  static async open(file: string, options: DuckDbPresenceStoreOptions = {}): Promise<DuckDbPresenceStore> {
+    const inMemory = file === ':memory:';
+    const config: Record<string, string> = {};
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.threads) config.threads = String(options.threads);
+    if (!inMemory) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      config.temp_directory = `${file}.tmp`;
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file, config);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/lock/i.test(message)) throw new PresenceStoreBusyError(file, describeHolder(file, message));
+      throw err;
+    }
+    let ownerFile: string | undefined;
+    if (!inMemory) {
+      ownerFile = `${file}.owner`;
+      fs.writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, owner: options.owner ?? 'cordon', since: new Date().toISOString() }) + '\n');
+    }
+    const conn = await instance.connect();
+    const bulkConn = await instance.connect();
+    const store = new DuckDbPresenceStore(instance, conn, bulkConn, file, ownerFile);
+    await store.init();
+    return store;
+  }
+
+  async init(): Promise<void> {
+    await this.mutex.run(() => this.runner.run(SCHEMA));
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async insertPresences(rows: readonly Presence[], options: { returnChunk?: boolean } = {}): Promise<PresenceInsertResult> {
+    for (const r of rows) {
+      if (!(r.end > r.start)) throw new Error(`presence end (${r.end}) must be after start (${r.start})`);
+    }
+    return this.mutex.run(async () => {
+      const table = `stg_presences_${++stagingSeq}`;
+      await this.runner.run(`CREATE OR REPLACE TEMP TABLE ${table} (${PRESENCE_STAGING_COLUMNS})`);
+      try {
+        const app = await this.conn.createAppender(table, 'main', 'temp');
+        for (const r of rows) {
+          app.appendVarchar(r.idKind);
+          app.appendVarchar(r.idValue);
+          app.appendVarchar(r.placeKind);
+          app.appendVarchar(r.placeId);
+          app.appendBigInt(BigInt(r.start));
+          app.appendBigInt(BigInt(r.end));
+          if (r.sub === undefined || r.sub === '') app.appendNull();
+          else app.appendVarchar(r.sub);
+          app.appendUTinyInt((r.dateOnly ? 1 : 0) | (r.pointEvent ? 2 : 0));
+          if (r.lat === undefined) app.appendNull();
+          else app.appendDouble(r.lat);
+          if (r.lon === undefined) app.appendNull();
+          else app.appendDouble(r.lon);
+          if (r.source === undefined || r.source === '') app.appendNull();
+          else app.appendVarchar(r.source);
+          app.endRow();
+        }
+        app.flushSync();
+        app.closeSync();
+        return await this.commitStaged(this.runner, table, options.returnChunk ?? false);
+      } finally {
+        await this.runner.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+      }
+    });
+  }
+
+  /**
+   * Moves a staging table (or view) of validated presences into the store in one transaction: new identifiers,
+   * places, subs and sources get dictionary ids, rows already stored (or repeated in the batch) are
+   * skipped. Either all of it commits or none.
+   */
+  private async commitStaged(r: DuckDbSqlRunner, table: string, returnChunk: boolean): Promise<PresenceInsertResult> {
+    const range = await r.rows(`SELECT count(*) AS n, min(start) AS lo, max(start) AS hi FROM ${table}`);
+    const staged = num(range[0].n);
+    if (staged === 0) return returnChunk ? { inserted: 0, duplicates: 0, chunk: emptyChunk() } : { inserted: 0, duplicates: 0 };
+    const lo = num(range[0].lo);
+    const hi = num(range[0].hi);
+    await r.run('BEGIN TRANSACTION');
+    try {
+      await r.run(`
+INSERT INTO identifiers
+SELECT (SELECT coalesce(max(id) + 1, 0) FROM identifiers) + row_number() OVER () - 1, kind, value
+FROM (SELECT DISTINCT id_kind AS kind, id_value AS value FROM ${table}) n
+WHERE NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.kind = n.kind AND i.value = n.value);
+INSERT INTO places (id, kind, place_id)
+SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1, kind, place_id
+FROM (SELECT DISTINCT place_kind AS kind, place_id FROM ${table}) n
+WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = n.kind AND p.place_id = n.place_id);
+INSERT INTO subs
+SELECT (SELECT coalesce(max(id), 0) FROM subs) + row_number() OVER (), value
+FROM (SELECT DISTINCT sub AS value FROM ${table} WHERE sub IS NOT NULL) n
+WHERE NOT EXISTS (SELECT 1 FROM subs s WHERE s.value = n.value);
+INSERT INTO sources
+SELECT (SELECT coalesce(max(id), 0) FROM sources) + row_number() OVER (), value
+FROM (SELECT DISTINCT source AS value FROM ${table} WHERE source IS NOT NULL) n
+WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.value = n.value);
+CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
+SELECT n.* FROM (
+  SELECT i.id AS ident, p.id AS place, s.start::UINTEGER AS start, s."end"::UINTEGER AS "end",
+    coalesce(sb.id, 0)::UINTEGER AS sub, coalesce(so.id, 0)::UINTEGER AS source,
+    min(s.flags)::UTINYINT AS flags, any_value(s.lat) AS lat, any_value(s.lon) AS lon
+  FROM ${table} s
+  JOIN identifiers i ON i.kind = s.id_kind AND i.value = s.id_value
+  JOIN places p ON p.kind = s.place_kind AND p.place_id = s.place_id
+  LEFT JOIN subs sb ON sb.value = s.sub
+  LEFT JOIN sources so ON so.value = s.source
+  GROUP BY ALL) n
+ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}) p
+  USING (ident, place, start, "end", sub, source);
+INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat, lon FROM ${table}_fresh;
+`);
+      const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
+      const chunk = returnChunk ? await readChunk(r, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`) : undefined;
+      await r.run('COMMIT');
+      if (fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT');
+      const result: PresenceInsertResult = { inserted: fresh, duplicates: staged - fresh };
+      if (chunk) result.chunk = chunk;
+      return result;
+    } catch (err) {
+      await r.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await r.run(`DROP TABLE IF EXISTS temp.main.${table}_fresh;`).catch(() => undefined);
+    }
+  }
+
+  async insertIdentityLinks(rows: readonly IdentityLink[]): Promise<InsertResult> {
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.mutex.run(async () => {
+      const table = `stg_links_${++stagingSeq}`;
+      await this.runner.run(`CREATE OR REPLACE TEMP TABLE ${table} (a_kind VARCHAR, a_value VARCHAR, b_kind VARCHAR, b_value VARCHAR, source VARCHAR)`);
+      try {
+        const app = await this.conn.createAppender(table, 'main', 'temp');
+        for (const l of rows) {
+          app.appendVarchar(l.aKind);
+          app.appendVarchar(l.aValue);
+          app.appendVarchar(l.bKind);
+          app.appendVarchar(l.bValue);
+          if (l.source) app.appendVarchar(l.source);
+          else app.appendNull();
+          app.endRow();
+        }
+        app.flushSync();
+        app.closeSync();
+        return await this.commitLinks(table);
+      } finally {
+        await this.runner.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+      }
+    });
+  }
+
+  /** Links are stored in a canonical direction (smaller key first) so a link and its reverse are one link. */
+  private async commitLinks(table: string): Promise<InsertResult> {
+    const r = this.runner;
+    const staged = num((await r.rows(`SELECT count(*) AS n FROM ${table}`))[0].n);
+    await r.run('BEGIN TRANSACTION');
+    try {
+      await r.run(`
+CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
+SELECT a_kind, a_value, b_kind, b_value, any_value(source) AS source FROM (
+  SELECT CASE WHEN (a_kind, a_value) <= (b_kind, b_value) THEN a_kind ELSE b_kind END AS a_kind,
+         CASE WHEN (a_kind, a_value) <= (b_kind, b_value) THEN a_value ELSE b_value END AS a_value,
+         CASE WHEN (a_kind, a_value) <= (b_kind, b_value) THEN b_kind ELSE a_kind END AS b_kind,
+         CASE WHEN (a_kind, a_value) <= (b_kind, b_value) THEN b_value ELSE a_value END AS b_value,
+         source
+  FROM ${table}) c
+GROUP BY a_kind, a_value, b_kind, b_value;
+DELETE FROM ${table}_fresh f WHERE EXISTS (SELECT 1 FROM identity_links l
+  WHERE l.a_kind = f.a_kind AND l.a_value = f.a_value AND l.b_kind = f.b_kind AND l.b_value = f.b_value);
+INSERT INTO identity_links SELECT * FROM ${table}_fresh;`);
+      const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
+      await r.run('COMMIT');
+      return { inserted: fresh, duplicates: staged - fresh };
+    } catch (err) {
+      await r.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await r.run(`DROP TABLE IF EXISTS temp.main.${table}_fresh`).catch(() => undefined);
+    }
+  }
+
+  async upsertPeople(rows: readonly PersonRecord[]): Promise<InsertResult> {
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.mutex.run(async () => {
+      const table = `stg_people_${++stagingSeq}`;
+      await this.runner.run(`CREATE OR REPLACE TEMP TABLE ${table} (id_kind VARCHAR, id_value VARCHAR, name VARCHAR, address VARCHAR, lat DOUBLE, lon DOUBLE, jurisdiction VARCHAR)`);
+      try {
+        const app = await this.conn.createAppender(table, 'main', 'temp');
+        for (const p of rows) {
+          app.appendVarchar(p.idKind);
+          app.appendVarchar(p.idValue);
+          appendOptText(app, p.name);
+          appendOptText(app, p.address);
+          appendOptNum(app, p.lat);
+          appendOptNum(app, p.lon);
+          appendOptText(app, p.jurisdiction);
+          app.endRow();
+        }
+        app.flushSync();
+        app.closeSync();
+        return await this.commitPeople(table);
+      } finally {
+        await this.runner.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+      }
+    });
+  }
+
+  /** A later row for the same identifier replaces the earlier one (the last word of the source wins). */
+  private async commitPeople(table: string): Promise<InsertResult> {
+    const r = this.runner;
+    await r.run('BEGIN TRANSACTION');
+    try {
+      const counts = await r.rows(`SELECT count(*) AS staged, count(DISTINCT (id_kind, id_value)) AS distinct_keys,
+  (SELECT count(*) FROM (SELECT DISTINCT id_kind, id_value FROM ${table}) s
+     WHERE EXISTS (SELECT 1 FROM people p WHERE p.id_kind = s.id_kind AND p.id_value = s.id_value)) AS existing
+  FROM ${table}`);
+      await r.run(`
+DELETE FROM people p WHERE EXISTS (SELECT 1 FROM ${table} s WHERE s.id_kind = p.id_kind AND s.id_value = p.id_value);
+INSERT INTO people SELECT id_kind, id_value, name, address, lat, lon, jurisdiction
+  FROM (SELECT *, row_number() OVER (PARTITION BY id_kind, id_value ORDER BY rowid DESC) AS k FROM ${table}) WHERE k = 1;`);
+      await r.run('COMMIT');
+      const staged = num(counts[0].staged);
+      const distinct = num(counts[0].distinct_keys);
+      const existing = num(counts[0].existing);
+      return { inserted: distinct - existing, duplicates: staged - (distinct - existing) };
+    } catch (err) {
+      await r.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async upsertPlaces(rows: readonly PlaceRecord[]): Promise<InsertResult> {
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.mutex.run(async () => {
+      const table = `stg_places_${++stagingSeq}`;
+      await this.runner.run(`CREATE OR REPLACE TEMP TABLE ${table} (place_kind VARCHAR, place_id VARCHAR, name VARCHAR, lat DOUBLE, lon DOUBLE, jurisdiction VARCHAR, category VARCHAR)`);
+      try {
+        const app = await this.conn.createAppender(table, 'main', 'temp');
+        for (const p of rows) {
+          app.appendVarchar(p.placeKind);
+          app.appendVarchar(p.placeId);
+          appendOptText(app, p.name);
+          appendOptNum(app, p.lat);
+          appendOptNum(app, p.lon);
+          appendOptText(app, p.jurisdiction);
+          appendOptText(app, p.category);
+          app.endRow();
+        }
+        app.flushSync();
+        app.closeSync();
+        return await this.commitPlaces(table);
+      } finally {
+        await this.runner.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+      }
+    });
+  }
+
+  /** Places keep their dictionary id when their attributes are updated, so stored presences stay valid. */
+  private async commitPlaces(table: string): Promise<InsertResult> {
+    const r = this.runner;
+    await r.run('BEGIN TRANSACTION');
+    try {
+      const counts = await r.rows(`SELECT count(*) AS staged,
+  (SELECT count(*) FROM (SELECT DISTINCT place_kind, place_id FROM ${table}) s
+     WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = s.place_kind AND p.place_id = s.place_id)) AS fresh
+  FROM ${table}`);
+      await r.run(`
+CREATE OR REPLACE TEMP TABLE ${table}_last AS
+  SELECT * EXCLUDE (k) FROM (SELECT *, row_number() OVER (PARTITION BY place_kind, place_id ORDER BY rowid DESC) AS k FROM ${table}) WHERE k = 1;
+UPDATE places p SET name = s.name, lat = s.lat, lon = s.lon, jurisdiction = s.jurisdiction, category = s.category
+  FROM ${table}_last s WHERE p.kind = s.place_kind AND p.place_id = s.place_id;
+INSERT INTO places
+SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1, place_kind, place_id, name, lat, lon, jurisdiction, category
+FROM ${table}_last s WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = s.place_kind AND p.place_id = s.place_id);
+DROP TABLE temp.main.${table}_last;`);
+      await r.run('COMMIT');
+      const staged = num(counts[0].staged);
+      const fresh = num(counts[0].fresh);
+      return { inserted: fresh, duplicates: staged - fresh };
+    } catch (err) {
+      await r.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async *identityLinks(): AsyncIterable<IdentityLink[]> {
+    const rows = await this.mutex.run(() => this.runner.rows('SELECT a_kind, a_value, b_kind, b_value, source FROM identity_links ORDER BY ALL'));
+    const size = 10_000;
+    for (let i = 0; i < rows.length; i += size) {
+      yield rows.slice(i, i + size).map((r) => {
+        const link: IdentityLink = { aKind: String(r.a_kind) as IdKind, aValue: String(r.a_value), bKind: String(r.b_kind) as IdKind, bValue: String(r.b_value) };
+        const source = optText(r.source);
+        if (source !== undefined) link.source = source;
+        return link;
+      });
+    }
+  }
+
+  async people(idKeys: readonly string[]): Promise<PersonRecord[]> {
+    const keys = keyList(idKeys);
+    if (!keys) return [];
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`SELECT * FROM people WHERE id_kind || ':' || id_value IN (${keys}) ORDER BY id_kind, id_value`),
+    );
+    return rows.map((r) => {
+      const p: PersonRecord = { idKind: String(r.id_kind) as IdKind, idValue: String(r.id_value) };
+      assignOpt(p, 'name', optText(r.name));
+      assignOpt(p, 'address', optText(r.address));
+      assignOpt(p, 'lat', optNum(r.lat));
+      assignOpt(p, 'lon', optNum(r.lon));
+      assignOpt(p, 'jurisdiction', optText(r.jurisdiction));
+      return p;
+    });
+  }
+
+  async places(placeKeys: readonly string[]): Promise<PlaceRecord[]> {
+    const keys = keyList(placeKeys);
+    if (!keys) return [];
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`SELECT * FROM places WHERE kind || ':' || place_id IN (${keys}) ORDER BY kind, place_id`),
+    );
+    return rows.map((r) => {
+      const p: PlaceRecord = { placeKind: String(r.kind) as PlaceKind, placeId: String(r.place_id) };
+      assignOpt(p, 'name', optText(r.name));
+      assignOpt(p, 'lat', optNum(r.lat));
+      assignOpt(p, 'lon', optNum(r.lon));
+      assignOpt(p, 'jurisdiction', optText(r.jurisdiction));
+      assignOpt(p, 'category', optText(r.category));
+      return p;
+    });
+  }
+
+  private static readonly STORED_SELECT = `
+SELECT i.kind AS id_kind, i.value AS id_value, pl.kind AS place_kind, pl.place_id, x.start, x."end", x.flags,
+  sb.value AS sub, x.lat, x.lon, so.value AS source, x.ident, x.place
+FROM presences x
+JOIN identifiers i ON i.id = x.ident
+JOIN places pl ON pl.id = x.place
+LEFT JOIN subs sb ON sb.id = x.sub AND x.sub <> 0
+LEFT JOIN sources so ON so.id = x.source AND x.source <> 0`;
+
+  async presencesOf(idKeys: readonly string[], from: number, to: number): Promise<StoredPresence[]> {
+    const keys = keyList(idKeys);
+    if (!keys) return [];
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`${DuckDbPresenceStore.STORED_SELECT}
+WHERE x.ident IN (SELECT id FROM identifiers WHERE kind || ':' || value IN (${keys}))
+  AND x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}
+ORDER BY x.start, x."end", pl.kind, pl.place_id`),
+    );
+    return rows.map(toStoredPresence);
+  }
+
+  async presencesAt(queries: readonly PlaceWindowQuery[]): Promise<StoredPresence[]> {
+    if (queries.length === 0) return [];
+    const values = queries
+      .map((q) => `(${sqlString(q.placeKind)}, ${sqlString(q.placeId)}, ${sqlInt(q.from)}, ${sqlInt(q.to)})`)
+      .join(', ');
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`WITH q(kind, place_id, wfrom, wto) AS (VALUES ${values}),
+qp AS (SELECT pl.id, q.wfrom, q.wto FROM q JOIN places pl ON pl.kind = q.kind AND pl.place_id = q.place_id)
+${DuckDbPresenceStore.STORED_SELECT}
+WHERE EXISTS (SELECT 1 FROM qp WHERE qp.id = x.place AND x.start < qp.wto AND x."end" > qp.wfrom)
+ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
+    );
+    return rows.map(toStoredPresence);
+  }
+
+  async *scan(chunkSize = 1 << 20): AsyncIterable<PresenceChunk> {
+    // A connection of its own: the scan reads one consistent snapshot while batches keep committing.
+    const conn = await this.instance.connect();
+    try {
+      const result = await conn.stream('SELECT ident, place, start, "end", sub, flags FROM presences');
+      let chunk = allocChunk(chunkSize);
+      let n = 0;
+      for (;;) {
+        const dc = await result.fetchChunk();
+        if (!dc || dc.rowCount === 0) break;
+        const cols = [0, 1, 2, 3, 4, 5].map((i) => dc.getColumnValues(i));
+        const rows = dc.rowCount;
+        let off = 0;
+        while (off < rows) {
+          const take = Math.min(rows - off, chunkSize - n);
+          for (let k = 0; k < take; k++) {
+            const j = off + k;
+            chunk.ident[n + k] = Number(cols[0][j]);
+            chunk.place[n + k] = Number(cols[1][j]);
+            chunk.start[n + k] = Number(cols[2][j]);
+            chunk.end[n + k] = Number(cols[3][j]);
+            chunk.sub[n + k] = Number(cols[4][j]);
+            chunk.flags[n + k] = Number(cols[5][j]);
+          }
+          n += take;
+          off += take;
+          if (n === chunkSize) {
+            yield chunk;
+            chunk = allocChunk(chunkSize);
+            n = 0;
+          }
+        }
+      }
+      if (n > 0) yield sliceChunk(chunk, n);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  async identifierKeys(ids: readonly number[]): Promise<string[]> {
+    return this.decode(ids, `SELECT id, kind || ':' || value AS k FROM identifiers`, 'identifier');
+  }
+
+  async identifierIds(idKeys: readonly string[]): Promise<Map<string, number>> {
+    const keys = keyList(idKeys);
+    const out = new Map<string, number>();
+    if (!keys) return out;
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`SELECT kind || ':' || value AS k, id FROM identifiers WHERE kind || ':' || value IN (${keys})`),
+    );
+    for (const r of rows) out.set(String(r.k), num(r.id));
+    return out;
+  }
+
+  async placeKeys(ids: readonly number[]): Promise<string[]> {
+    return this.decode(ids, `SELECT id, kind || ':' || place_id AS k FROM places`, 'place');
+  }
+
+  async subValues(ids: readonly number[]): Promise<string[]> {
+    return this.decode(ids, `SELECT id, value AS k FROM subs`, 'sub');
+  }
+
+  /** Looks dictionary ids up in one query; an unknown id is an error, since ids only come from this store. */
+  private async decode(ids: readonly number[], base: string, what: string): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const unique = [...new Set(ids)];
+    const rows = await this.mutex.run(() => this.runner.rows(`${base} WHERE id IN (${unique.map(sqlInt).join(', ')})`));
+    const map = new Map<number, string>();
+    for (const r of rows) map.set(num(r.id), String(r.k));
+    return ids.map((id) => {
+      const k = map.get(id);
+      if (k === undefined) throw new Error(`unknown ${what} dictionary id ${id}`);
+      return k;
+    });
+  }
+
+  async purgeBefore(before: number): Promise<PurgeResult> {
+    return this.mutex.run(async () => {
+      const r = this.runner;
+      await r.run('BEGIN TRANSACTION');
+      try {
+        const stats = await r.rows(`SELECT count(*) AS n, min(start) AS lo, max(start) AS hi FROM presences WHERE "end" <= ${sqlInt(before)}`);
+        await r.run(`DELETE FROM presences WHERE "end" <= ${sqlInt(before)}`);
+        await r.run('COMMIT');
+        const removed = num(stats[0].n);
+        if (removed > 0) await r.run('CHECKPOINT');
+        return { removed, oldestStart: numOrNull(stats[0].lo), newestStart: numOrNull(stats[0].hi) };
+      } catch (err) {
+        await r.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async stats(): Promise<StoreStats> {
+    const rows = await this.mutex.run(() =>
+      this.runner.rows(`SELECT
+  (SELECT count(*) FROM presences) AS presences,
+  (SELECT count(*) FROM identifiers) AS identifiers,
+  (SELECT count(*) FROM places) AS places,
+  (SELECT count(*) FROM identity_links) AS links,
+  (SELECT count(*) FROM people) AS people,
+  (SELECT min(start) FROM presences) AS lo,
+  (SELECT max(start) FROM presences) AS hi`),
+    );
+    const s = rows[0];
+    return {
+      presences: num(s.presences),
+      identifiers: num(s.identifiers),
+      places: num(s.places),
+      identityLinks: num(s.links),
+      people: num(s.people),
+      minStart: numOrNull(s.lo),
+      maxStart: numOrNull(s.hi),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.mutex.run(async () => {
+      if (this.file !== ':memory:') await this.runner.run('CHECKPOINT').catch(() => undefined);
+      this.bulkConn.closeSync();
+      this.conn.closeSync();
+      this.instance.closeSync();
+      if (this.ownerFile) fs.rmSync(this.ownerFile, { force: true });
+    });
+  }
+}
+
+/** Names the process holding the file: our owner note if present, else DuckDB's own message (which gives the PID). */
+function describeHolder(file: string, duckdbMessage: string): string {
+  try {
+    const note = JSON.parse(fs.readFileSync(`${file}.owner`, 'utf8')) as { pid?: number; owner?: string };
+    if (note.pid) return `process ${note.pid} (${note.owner ?? 'cordon'})`;
+  } catch {
+    // No note: fall back to DuckDB's message.
+  }
+  const pid = /PID (\d+)/.exec(duckdbMessage)?.[1];
+  return pid ? `process ${pid}` : 'another process';
+}
+
+function keyList(keys: readonly string[]): string | undefined {
+  if (keys.length === 0) return undefined;
+  return [...new Set(keys)].map(sqlString).join(', ');
+}
+
+function assignOpt<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
+  if (v !== undefined) o[k] = v;
+}
+
+type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;
+
+function appendOptText(app: Appender, v: string | undefined): void {
+  if (v === undefined || v === '') app.appendNull();
+  else app.appendVarchar(v);
+}
+
+function appendOptNum(app: Appender, v: number | undefined): void {
+  if (v === undefined || !Number.isFinite(v)) app.appendNull();
+  else app.appendDouble(v);
+}
+
+function toStoredPresence(r: Record<string, SqlValue>): StoredPresence {
+  const flags = num(r.flags);
+  const p: StoredPresence = {
+    idKind: String(r.id_kind) as IdKind,
+    idValue: String(r.id_value),
+    placeKind: String(r.place_kind) as PlaceKind,
+    placeId: String(r.place_id),
+    start: num(r.start),
+    end: num(r.end),
+    dateOnly: (flags & 1) !== 0,
+    pointEvent: (flags & 2) !== 0,
+    identId: num(r.ident),
+    placeDictId: num(r.place),
+  };
+  assignOpt(p, 'sub', optText(r.sub));
+  assignOpt(p, 'lat', optNum(r.lat));
+  assignOpt(p, 'lon', optNum(r.lon));
+  assignOpt(p, 'source', optText(r.source));
+  return p;
+}
+
+/** Reads `ident, place, start, end, sub, flags` rows into a column chunk. */
+async function readChunk(r: SqlRunner, sql: string): Promise<PresenceChunk> {
+  const cols = await r.columns(sql);
+  const n = cols[0]?.length ?? 0;
+  const chunk = allocChunk(n);
+  fillColumn(chunk.ident, cols[0]);
+  fillColumn(chunk.place, cols[1]);
+  fillColumn(chunk.start, cols[2]);
+  fillColumn(chunk.end, cols[3]);
+  fillColumn(chunk.sub, cols[4]);
+  fillColumn(chunk.flags, cols[5]);
+  return chunk;
+}
+
+function allocChunk(n: number): PresenceChunk {
+  return {
+    length: n,
+    ident: new Uint32Array(n),
+    place: new Uint32Array(n),
+    start: new Uint32Array(n),
+    end: new Uint32Array(n),
+    sub: new Uint32Array(n),
+    flags: new Uint8Array(n),
+  };
+}
+
+function emptyChunk(): PresenceChunk {
+  return allocChunk(0);
+}
+
+function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {
+  return {
+    length: n,
+    ident: c.ident.slice(0, n),
+    place: c.place.slice(0, n),
+    start: c.start.slice(0, n),
+    end: c.end.slice(0, n),
+    sub: c.sub.slice(0, n),
+    flags: c.flags.slice(0, n),
+  };
+}
+
+function fillColumn(target: Uint32Array | Uint8Array, values: SqlValue[] | undefined): void {
+  if (!values) return;
+  for (let i = 0; i < values.length; i++) target[i] = Number(values[i]);
+}

@@ -1,0 +1,186 @@
+/**
+ * @module The `records` migration area: the schema of cases, leads, commands and the rest, for SQLite
+ * and PostgreSQL. Written once with a few type placeholders, since the two dialects differ only in
+ * the float type and in how a trigger is declared. Times are ISO 8601 UTC text (sortable, and equal on
+ * both backends); lists and evidence are JSON text.
+ */
+import type { Migration, MigrationArea } from './migrations.ts';
+import type { SqlDialect } from './sql-connection.ts';
+
+const TYPES: Record<SqlDialect, { real: string }> = {
+  sqlite: { real: 'REAL' },
+  postgres: { real: 'DOUBLE PRECISION' },
+};
+
+/** SQL that makes a table append-only: any UPDATE or DELETE fails, enforced by the database itself. */
+function appendOnly(dialect: SqlDialect, table: string, what: string): string {
+  if (dialect === 'sqlite') {
+    return `
+      CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table}
+        BEGIN SELECT RAISE(ABORT, '${what} is append-only'); END;
+      CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
+        BEGIN SELECT RAISE(ABORT, '${what} is append-only'); END;`;
+  }
+  return `
+    CREATE OR REPLACE FUNCTION ${table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN RAISE EXCEPTION '${what} is append-only'; END $f$;
+    CREATE TRIGGER ${table}_no_update BEFORE UPDATE OR DELETE ON ${table}
+      FOR EACH ROW EXECUTE FUNCTION ${table}_append_only();`;
+}
+
+function initial(dialect: SqlDialect): string {
+  const { real } = TYPES[dialect];
+  return `
+    CREATE TABLE jurisdictions (
+      code TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      name_en TEXT,
+      level TEXT NOT NULL,
+      parent TEXT,
+      geometry TEXT
+    );
+    CREATE TABLE person_status (
+      person_key TEXT PRIMARY KEY,
+      ids TEXT NOT NULL,
+      status TEXT NOT NULL,
+      jurisdiction TEXT,
+      case_id TEXT,
+      since TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX person_status_status ON person_status (status, jurisdiction);
+    CREATE TABLE cases (
+      id TEXT PRIMARY KEY,
+      person_key TEXT NOT NULL UNIQUE,
+      ids TEXT NOT NULL,
+      classification TEXT NOT NULL,
+      onset TEXT,
+      sampled TEXT,
+      isolated_at TEXT,
+      jurisdiction TEXT,
+      source_case_id TEXT,
+      source_lead_id TEXT,
+      loop_closed INTEGER NOT NULL DEFAULT 0,
+      traces INTEGER NOT NULL DEFAULT 0,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cases_jurisdiction ON cases (jurisdiction);
+    CREATE TABLE case_events (
+      case_id TEXT NOT NULL REFERENCES cases (id),
+      seq INTEGER NOT NULL,
+      at TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      actor_user_id TEXT NOT NULL,
+      actor_role TEXT NOT NULL,
+      from_value TEXT,
+      to_value TEXT,
+      reason TEXT,
+      data TEXT,
+      PRIMARY KEY (case_id, seq)
+    );
+    CREATE TABLE leads (
+      id TEXT PRIMARY KEY,
+      case_id TEXT NOT NULL REFERENCES cases (id),
+      person_key TEXT NOT NULL,
+      ids TEXT NOT NULL,
+      degree INTEGER NOT NULL,
+      category TEXT NOT NULL,
+      via_person_key TEXT,
+      risk ${real} NOT NULL,
+      evidence TEXT,
+      status TEXT NOT NULL,
+      outcome TEXT,
+      command_id TEXT,
+      jurisdiction TEXT,
+      reissue_of TEXT,
+      created_at TEXT NOT NULL,
+      closed_at TEXT
+    );
+    -- At most one open lead per person: the database, not only the service, refuses a duplicate.
+    CREATE UNIQUE INDEX leads_open_person ON leads (person_key) WHERE status = 'open';
+    CREATE INDEX leads_case ON leads (case_id);
+    CREATE INDEX leads_jurisdiction ON leads (jurisdiction, status);
+    CREATE TABLE exposures (
+      id TEXT PRIMARY KEY,
+      case_id TEXT NOT NULL REFERENCES cases (id),
+      person_key TEXT NOT NULL,
+      ids TEXT NOT NULL,
+      degree INTEGER NOT NULL,
+      category TEXT NOT NULL,
+      via_person_key TEXT,
+      risk ${real} NOT NULL,
+      evidence TEXT,
+      disposition TEXT NOT NULL,
+      lead_id TEXT REFERENCES leads (id),
+      created_at TEXT NOT NULL
+    );
+    CREATE INDEX exposures_case ON exposures (case_id);
+    CREATE INDEX exposures_person ON exposures (person_key);
+    CREATE INDEX exposures_lead ON exposures (lead_id);
+    CREATE TABLE commands (
+      id TEXT PRIMARY KEY,
+      lead_id TEXT NOT NULL REFERENCES leads (id),
+      case_id TEXT NOT NULL REFERENCES cases (id),
+      person_key TEXT NOT NULL,
+      type TEXT NOT NULL,
+      priority TEXT NOT NULL,
+      jurisdiction TEXT NOT NULL,
+      state TEXT NOT NULL,
+      deadline TEXT NOT NULL,
+      overdue INTEGER NOT NULL DEFAULT 0,
+      escalation_level INTEGER NOT NULL DEFAULT 0,
+      escalated_to TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      version INTEGER NOT NULL
+    );
+    CREATE INDEX commands_inbox ON commands (jurisdiction, state, deadline);
+    CREATE INDEX commands_escalated ON commands (escalated_to, state, deadline);
+    CREATE INDEX commands_open_deadline ON commands (state, deadline);
+    CREATE INDEX commands_lead ON commands (lead_id);
+    CREATE INDEX commands_case ON commands (case_id);
+    CREATE INDEX commands_person ON commands (person_key);
+    CREATE TABLE command_events (
+      command_id TEXT NOT NULL REFERENCES commands (id),
+      seq INTEGER NOT NULL,
+      at TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      actor_user_id TEXT NOT NULL,
+      actor_role TEXT NOT NULL,
+      actor_jurisdiction TEXT,
+      from_state TEXT,
+      to_state TEXT NOT NULL,
+      from_jurisdiction TEXT,
+      to_jurisdiction TEXT,
+      reason TEXT,
+      data TEXT,
+      PRIMARY KEY (command_id, seq)
+    );
+    CREATE TABLE feedback (
+      id TEXT PRIMARY KEY,
+      command_id TEXT NOT NULL REFERENCES commands (id),
+      lead_id TEXT NOT NULL REFERENCES leads (id),
+      outcome TEXT NOT NULL,
+      temperature ${real},
+      notes TEXT,
+      named_contacts TEXT NOT NULL,
+      corrected_ids TEXT NOT NULL,
+      actor_user_id TEXT NOT NULL,
+      actor_role TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+    CREATE INDEX feedback_command ON feedback (command_id);
+    CREATE INDEX feedback_lead ON feedback (lead_id);
+    ${appendOnly(dialect, 'command_events', 'command history')}
+    ${appendOnly(dialect, 'case_events', 'case history')}
+    ${appendOnly(dialect, 'feedback', 'feedback')}
+  `;
+}
+
+const MIGRATIONS: Migration[] = [
+  { id: '0001_loop', sql: { sqlite: initial('sqlite'), postgres: initial('postgres') } },
+];
+
+/** The records area, to pass to `migrate` (before or after other areas: they do not depend on it). */
+export const RECORDS_MIGRATIONS: MigrationArea = { area: 'records', migrations: MIGRATIONS };

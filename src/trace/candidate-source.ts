@@ -1,0 +1,95 @@
+/**
+ * @module Where the tracer gets presences from. The same rule evaluation runs over the in-memory
+ * index, over a store that answers the place/window reads itself (ClickHouse, DuckDB), or over SQL
+ * peers in the benchmark; each is a `CandidateSource`. Identifiers and places are the presence
+ * store's dictionary ids, shared by every source built from the same store.
+ */
+import type { PlaceKind } from '../domain/formats.ts';
+import type { SubInfo } from '../domain/contact-rules.ts';
+
+/** Bit 0 of `flags`: the source gave only a date. */
+export const FLAG_DATE_ONLY = 1;
+/** Bit 1 of `flags`: a point event given its kind's default dwell. */
+export const FLAG_POINT_EVENT = 2;
+
+/** A presence as the tracer sees it. Times are epoch seconds, [start, end). */
+export interface Candidate {
+  /** Identifier dictionary id. */
+  ident: number;
+  /** Place dictionary id. */
+  place: number;
+  placeKind: PlaceKind;
+  start: number;
+  end: number;
+  /** Seat or room, parsed; null when none. Sources share one object per distinct text. */
+  sub: SubInfo | null;
+  /** FLAG_DATE_ONLY | FLAG_POINT_EVENT. */
+  flags: number;
+}
+
+/** Presences at one place overlapping [from, to). */
+export interface PlaceWindow {
+  place: number;
+  placeKind: PlaceKind;
+  from: number;
+  to: number;
+}
+
+/** The contact read done in one round trip: the trajectory and the presences that overlap it. */
+export interface FirstDegreeRead {
+  trajectory: Candidate[];
+  candidates: Candidate[];
+}
+
+/** Presences for the tracer, by person and by place. */
+export interface CandidateSource {
+  /** Name for messages and benchmarks (`index`, `sqlite`, `duckdb-join`, …). */
+  readonly name: string;
+  /** Presences of any of these identifiers overlapping [from, to), in any order. */
+  presencesOf(idents: readonly number[], from: number, to: number): Promise<Candidate[]>;
+  /** Presences at each query's place overlapping its window, in any order (a presence may repeat). */
+  presencesAt(queries: readonly PlaceWindow[]): Promise<Candidate[]>;
+  /**
+   * Optional single-query form of the first degree (a SQL self-join, or a server that does it):
+   * the trajectory of these identifiers in [from, to) and every presence overlapping it at the same
+   * place within [from, to). When absent the tracer calls `presencesOf` then `presencesAt`.
+   */
+  firstDegree?(idents: readonly number[], from: number, to: number): Promise<FirstDegreeRead>;
+}
+
+/** Names of dictionary ids, for the output. The presence store satisfies it. */
+export interface TraceDictionary {
+  /** `kind:value` of identifier dictionary ids, in the same order. */
+  identifierKeys(ids: readonly number[]): Promise<string[]>;
+  /** Dictionary ids of `kind:value` identifiers; unknown ones are absent. */
+  identifierIds(idKeys: readonly string[]): Promise<Map<string, number>>;
+  /** `kind:id` of place dictionary ids, in the same order. */
+  placeKeys(ids: readonly number[]): Promise<string[]>;
+}
+
+/** Which identifiers belong to the same person (from identity resolution). */
+export interface IdentityGroups {
+  /** Every identifier dictionary id of the person holding `ident`, sorted ascending, including `ident`. */
+  groupOf(ident: number): readonly number[];
+}
+
+/** Each identifier is its own person: the answer when no identity links are known. */
+export const SINGLETON_GROUPS: IdentityGroups = {
+  groupOf: (ident) => [ident],
+};
+
+/** One shared parsed object per sub text, so candidates compare and cost nothing extra. */
+export class SubTable {
+  private readonly byText = new Map<string, SubInfo>();
+  constructor(private readonly parse: (text: string) => SubInfo) {}
+  /** The parsed sub for a text; null for an empty or missing one. */
+  get(text: string | null | undefined): SubInfo | null {
+    if (!text) return null;
+    let s = this.byText.get(text);
+    if (!s) {
+      s = this.parse(text);
+      this.byText.set(text, s);
+    }
+    return s;
+  }
+}

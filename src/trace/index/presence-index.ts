@@ -1,0 +1,390 @@
+/**
+ * @module The in-memory spatio-temporal index of presences: typed arrays sorted by (place, start)
+ * with per-place offsets and a per-place maximum duration (so "who overlaps [from, to) here" is a
+ * binary search and a short scan), and per-identifier postings in start order (trajectories). New
+ * rows go to a small tail, visible to queries at once, merged into the sorted arrays on a threshold.
+ *
+ * Steady-state memory per presence: start, end, ident, sub (4 bytes each), flags (1) and one posting
+ * (4) = 21 bytes, plus per-place and per-identifier offsets.
+ */
+import { PLACE_KINDS, type PlaceKind } from '../../domain/formats.ts';
+import type { SubInfo } from '../../domain/contact-rules.ts';
+import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
+import type { Candidate } from '../candidate-source.ts';
+
+/** Growable typed column. */
+class Column<T extends Uint32Array | Uint8Array> {
+  length = 0;
+  constructor(public data: T, private readonly make: (n: number) => T) {}
+  push(v: number): void {
+    if (this.length === this.data.length) this.grow(this.length + 1);
+    this.data[this.length++] = v;
+  }
+  pushAll(src: T, n: number): void {
+    if (this.length + n > this.data.length) this.grow(this.length + n);
+    this.data.set(src.subarray(0, n), this.length);
+    this.length += n;
+  }
+  private grow(min: number): void {
+    const next = this.make(Math.max(min, this.data.length * 2, 1024));
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+const u32 = (n: number): Uint32Array => new Uint32Array(n);
+const u8 = (n: number): Uint8Array => new Uint8Array(n);
+
+/** Unsorted rows: the builder's input and the live tail. */
+class Rows {
+  ident = new Column(u32(0), u32);
+  place = new Column(u32(0), u32);
+  start = new Column(u32(0), u32);
+  end = new Column(u32(0), u32);
+  sub = new Column(u32(0), u32);
+  flags = new Column(u8(0), u8);
+  get length(): number {
+    return this.ident.length;
+  }
+  pushChunk(c: PresenceChunk): void {
+    this.ident.pushAll(c.ident, c.length);
+    this.place.pushAll(c.place, c.length);
+    this.start.pushAll(c.start, c.length);
+    this.end.pushAll(c.end, c.length);
+    this.sub.pushAll(c.sub, c.length);
+    this.flags.pushAll(c.flags, c.length);
+  }
+}
+
+/** Place kinds by place dictionary id: 0 unknown, else index in PLACE_KINDS + 1. */
+const KIND_CODE = new Map<PlaceKind, number>(PLACE_KINDS.map((k, i) => [k, i + 1]));
+
+/** Sorted, immutable part of the index. */
+interface Sorted {
+  n: number;
+  /** Rows of place p are [placeOffsets[p], placeOffsets[p+1]). */
+  placeOffsets: Uint32Array;
+  /** Longest duration of any row at the place: how far before `from` an overlapping row can start. */
+  maxDur: Uint32Array;
+  start: Uint32Array;
+  end: Uint32Array;
+  ident: Uint32Array;
+  sub: Uint32Array;
+  flags: Uint8Array;
+  /** Postings of identifier i are postings[identOffsets[i] .. identOffsets[i+1]], row numbers in start order. */
+  identOffsets: Uint32Array;
+  postings: Uint32Array;
+  /** Longest duration of any row: the bound for the per-identifier search. */
+  globalMaxDur: number;
+}
+
+const EMPTY: Sorted = {
+  n: 0, placeOffsets: u32(1), maxDur: u32(0), start: u32(0), end: u32(0), ident: u32(0), sub: u32(0),
+  flags: u8(0), identOffsets: u32(1), postings: u32(0), globalMaxDur: 0,
+};
+
+/** Sorts row numbers by a 32-bit key, stable (LSD radix, two 16-bit passes). */
+function radixByKey(key: Uint32Array, n: number): Uint32Array {
+  let a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  let b = new Uint32Array(n);
+  const count = new Uint32Array(65537);
+  for (const shift of [0, 16]) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((key[a[i]] >>> shift) & 0xffff) + 1]++;
+    for (let i = 0; i < 65536; i++) count[i + 1] += count[i];
+    for (let i = 0; i < n; i++) {
+      const r = a[i];
+      b[count[(key[r] >>> shift) & 0xffff]++] = r;
+    }
+    const t = a;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/** Sorts raw rows by (place, start) and builds offsets and postings. */
+function sortRows(ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array): Sorted {
+  const n = ident.length;
+  if (n === 0) return EMPTY;
+  let nPlaces = 0;
+  let nIdents = 0;
+  for (let i = 0; i < n; i++) {
+    if (place[i] >= nPlaces) nPlaces = place[i] + 1;
+    if (ident[i] >= nIdents) nIdents = ident[i] + 1;
+  }
+  const byStart = radixByKey(start, n);
+  // Stable counting sort by place over the start order gives (place, start) order.
+  const placeOffsets = new Uint32Array(nPlaces + 1);
+  for (let i = 0; i < n; i++) placeOffsets[place[i] + 1]++;
+  for (let p = 0; p < nPlaces; p++) placeOffsets[p + 1] += placeOffsets[p];
+  const cursor = placeOffsets.slice(0, nPlaces);
+  const pos = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = byStart[k];
+    pos[r] = cursor[place[r]]++;
+  }
+  const s: Sorted = {
+    n, placeOffsets, maxDur: new Uint32Array(nPlaces),
+    start: new Uint32Array(n), end: new Uint32Array(n), ident: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n),
+    identOffsets: new Uint32Array(nIdents + 1), postings: new Uint32Array(n), globalMaxDur: 0,
+  };
+  for (let r = 0; r < n; r++) {
+    const j = pos[r];
+    s.start[j] = start[r];
+    s.end[j] = end[r];
+    s.ident[j] = ident[r];
+    s.sub[j] = sub[r];
+    s.flags[j] = flags[r];
+    const d = end[r] > start[r] ? end[r] - start[r] : 0;
+    if (d > s.maxDur[place[r]]) s.maxDur[place[r]] = d;
+    if (d > s.globalMaxDur) s.globalMaxDur = d;
+  }
+  for (let r = 0; r < n; r++) s.identOffsets[ident[r] + 1]++;
+  for (let i = 0; i < nIdents; i++) s.identOffsets[i + 1] += s.identOffsets[i];
+  const icur = s.identOffsets.slice(0, nIdents);
+  // Walking rows in start order fills each identifier's postings in start order.
+  for (let k = 0; k < n; k++) {
+    const r = byStart[k];
+    s.postings[icur[ident[r]]++] = pos[r];
+  }
+  return s;
+}
+
+/** First index in [lo, hi) with arr[i] >= v. */
+function lowerBound(arr: Uint32Array, lo: number, hi: number, v: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Progress of a build: rows read so far and the total when known. */
+export type BuildProgress = (done: number, total: number | undefined, phase: 'read' | 'sort') => void;
+
+/** Options of the index. */
+export interface PresenceIndexOptions {
+  /** The tail is merged when it holds at least this many rows… */
+  tailMinRows?: number;
+  /** …and at least this share of the sorted rows (keeps merges amortised O(1) per row). */
+  tailShare?: number;
+}
+
+/** The index. Queries are synchronous and see every appended row. */
+export class PresenceIndex {
+  private sorted: Sorted = EMPTY;
+  private tail = new Rows();
+  private tailByPlace = new Map<number, number[]>();
+  private tailByIdent = new Map<number, number[]>();
+  private tailMaxDur = 0;
+  private kinds = new Column(u8(0), u8);
+  private subs: (SubInfo | null)[] = [null];
+  private readonly tailMinRows: number;
+  private readonly tailShare: number;
+  /** How many tail merges ran (for tests and stats). */
+  merges = 0;
+
+  constructor(opts: PresenceIndexOptions = {}) {
+    this.tailMinRows = opts.tailMinRows ?? 65536;
+    this.tailShare = opts.tailShare ?? 0.125;
+  }
+
+  /** Rows in the index (sorted and tail). */
+  get size(): number {
+    return this.sorted.n + this.tail.length;
+  }
+
+  /** Rows waiting in the tail. */
+  get tailSize(): number {
+    return this.tail.length;
+  }
+
+  /** Records the kind of place dictionary ids (needed before rows at them are queried). */
+  setPlaceKind(place: number, kind: PlaceKind): void {
+    while (this.kinds.length <= place) this.kinds.push(0);
+    this.kinds.data[place] = KIND_CODE.get(kind) ?? 0;
+  }
+
+  /** Whether the kind of a place is known. */
+  hasPlaceKind(place: number): boolean {
+    return place < this.kinds.length && this.kinds.data[place] !== 0;
+  }
+
+  /** The kind of a place dictionary id. */
+  placeKind(place: number): PlaceKind {
+    const code = place < this.kinds.length ? this.kinds.data[place] : 0;
+    if (!code) throw new Error(`presence index: place ${place} has no known kind`);
+    return PLACE_KINDS[code - 1];
+  }
+
+  /** Records the parsed seat or room of a sub dictionary id (0 means none). */
+  setSub(id: number, info: SubInfo | null): void {
+    while (this.subs.length <= id) this.subs.push(null);
+    this.subs[id] = id === 0 ? null : info;
+  }
+
+  /** The parsed seat or room of a sub dictionary id (null for none). */
+  subInfo(id: number): SubInfo | null {
+    return this.subs[id] ?? null;
+  }
+
+  /** Whether a sub dictionary id is known. */
+  hasSub(id: number): boolean {
+    return id === 0 || (id < this.subs.length && this.subs[id] !== null);
+  }
+
+  /** Replaces the contents with these rows, sorted (the build from a store's scan). */
+  load(rows: { ident: Uint32Array; place: Uint32Array; start: Uint32Array; end: Uint32Array; sub: Uint32Array; flags: Uint8Array }): void {
+    this.sorted = sortRows(rows.ident, rows.place, rows.start, rows.end, rows.sub, rows.flags);
+    this.tail = new Rows();
+    this.tailByPlace.clear();
+    this.tailByIdent.clear();
+    this.tailMaxDur = 0;
+  }
+
+  /** Makes new rows visible to queries at once; merges the tail into the sorted arrays past the threshold. */
+  append(chunk: PresenceChunk): void {
+    const base = this.tail.length;
+    this.tail.pushChunk(chunk);
+    for (let i = 0; i < chunk.length; i++) {
+      const row = base + i;
+      const p = chunk.place[i];
+      const id = chunk.ident[i];
+      let lp = this.tailByPlace.get(p);
+      if (!lp) this.tailByPlace.set(p, (lp = []));
+      lp.push(row);
+      let li = this.tailByIdent.get(id);
+      if (!li) this.tailByIdent.set(id, (li = []));
+      li.push(row);
+      const d = chunk.end[i] - chunk.start[i];
+      if (d > this.tailMaxDur) this.tailMaxDur = d;
+    }
+    if (this.tail.length >= Math.max(this.tailMinRows, this.sorted.n * this.tailShare)) this.mergeTail();
+  }
+
+  /** Merges the tail into the sorted arrays now (a full re-sort: radix, O(rows)). */
+  mergeTail(): void {
+    if (this.tail.length === 0) return;
+    const s = this.sorted;
+    const t = this.tail;
+    const n = s.n + t.length;
+    const cat32 = (a: Uint32Array, b: Uint32Array): Uint32Array => {
+      const out = new Uint32Array(n);
+      out.set(a);
+      out.set(b, a.length);
+      return out;
+    };
+    const place = new Uint32Array(n);
+    for (let p = 0; p + 1 < s.placeOffsets.length; p++) place.fill(p, s.placeOffsets[p], s.placeOffsets[p + 1]);
+    place.set(t.place.view(), s.n);
+    const flags = new Uint8Array(n);
+    flags.set(s.flags);
+    flags.set(t.flags.view(), s.n);
+    this.load({
+      ident: cat32(s.ident, t.ident.view()), place, start: cat32(s.start, t.start.view()), end: cat32(s.end, t.end.view()),
+      sub: cat32(s.sub, t.sub.view()), flags,
+    });
+    this.merges++;
+  }
+
+  private candidate(place: number, ident: number, start: number, end: number, sub: number, flags: number): Candidate {
+    return { ident, place, placeKind: this.placeKind(place), start, end, sub: this.subs[sub] ?? null, flags };
+  }
+
+  /** Appends to `out` the presences at `place` whose [start, end) overlaps [from, to). */
+  collectAt(place: number, from: number, to: number, out: Candidate[]): void {
+    const s = this.sorted;
+    if (place + 1 < s.placeOffsets.length) {
+      const a = s.placeOffsets[place];
+      const b = s.placeOffsets[place + 1];
+      // A row overlapping [from, to) starts before `to` and no earlier than from - (longest duration here).
+      const lo = lowerBound(s.start, a, b, Math.max(0, from - s.maxDur[place]));
+      const hi = lowerBound(s.start, lo, b, to);
+      for (let j = lo; j < hi; j++) {
+        if (s.end[j] > from) out.push(this.candidate(place, s.ident[j], s.start[j], s.end[j], s.sub[j], s.flags[j]));
+      }
+    }
+    const tailRows = this.tailByPlace.get(place);
+    if (tailRows) {
+      const t = this.tail;
+      for (const r of tailRows) {
+        if (t.start.data[r] < to && t.end.data[r] > from) {
+          out.push(this.candidate(place, t.ident.data[r], t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
+        }
+      }
+    }
+  }
+
+  /** Appends to `out` the presences of `ident` overlapping [from, to), in start order within each part. */
+  collectOf(ident: number, from: number, to: number, out: Candidate[]): void {
+    const s = this.sorted;
+    if (ident + 1 < s.identOffsets.length) {
+      const a = s.identOffsets[ident];
+      const b = s.identOffsets[ident + 1];
+      const minStart = Math.max(0, from - s.globalMaxDur);
+      // Postings are in start order: binary search on the start of the row each posting points at.
+      let lo = a;
+      let hi = b;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (s.start[s.postings[mid]] < minStart) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < b; k++) {
+        const j = s.postings[k];
+        if (s.start[j] >= to) break;
+        if (s.end[j] > from) out.push(this.candidate(this.placeOfRow(j), ident, s.start[j], s.end[j], s.sub[j], s.flags[j]));
+      }
+    }
+    const tailRows = this.tailByIdent.get(ident);
+    if (tailRows) {
+      const t = this.tail;
+      for (const r of tailRows) {
+        if (t.start.data[r] < to && t.end.data[r] > from) {
+          out.push(this.candidate(t.place.data[r], ident, t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
+        }
+      }
+    }
+  }
+
+  /** The place of a sorted row: binary search in the place offsets (rows carry no place column). */
+  private placeOfRow(j: number): number {
+    const o = this.sorted.placeOffsets;
+    let lo = 0;
+    let hi = o.length - 1;
+    // Largest p with o[p] <= j and o[p+1] > j.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (o[mid] <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    while (lo + 1 < o.length && o[lo + 1] <= j) lo++;
+    return lo;
+  }
+
+  /** Bytes held by the sorted arrays, offsets and postings (the tail counted at its typed-array size). */
+  bytes(): number {
+    const s = this.sorted;
+    const arrays = [s.placeOffsets, s.maxDur, s.start, s.end, s.ident, s.sub, s.flags, s.identOffsets, s.postings];
+    let total = arrays.reduce((sum, a) => sum + a.byteLength, 0) + this.kinds.data.byteLength;
+    const t = this.tail;
+    total += t.ident.data.byteLength * 5 + t.flags.data.byteLength + t.length * 16;
+    return total;
+  }
+
+  /** Bytes per presence (see `bytes`). */
+  bytesPerPresence(): number {
+    return this.size ? this.bytes() / this.size : 0;
+  }
+
+  /** The tail's longest duration (tests). */
+  get tailLongest(): number {
+    return this.tailMaxDur;
+  }
+}

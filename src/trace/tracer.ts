@@ -1,0 +1,93 @@
+/**
+ * @module The tracer: a case's window, trajectory and contacts (first and second degree) by the
+ * rule set, over any `CandidateSource` (the in-memory index, a store that pushes the reads down, or a
+ * benchmark peer). The rule work itself is in assemble.ts, shared with the brute-force reference.
+ */
+import { canGiveClose, loadRuleSet, type RuleSet } from '../domain/contact-rules.ts';
+import { parseIdKey } from '../domain/formats.ts';
+import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, type PairHit, type Piece } from './assemble.ts';
+import type { CandidateSource, IdentityGroups, PlaceWindow, TraceDictionary } from './candidate-source.ts';
+import type { TraceRequest, TraceResult, TraceService } from './types.ts';
+import { resolveWindow, TraceRequestError } from './window.ts';
+
+/** What a tracer reads from. */
+export interface TracerDeps {
+  source: CandidateSource;
+  dict: TraceDictionary;
+  groups: IdentityGroups;
+  /** IANA time zone of the deployment (dates in requests are local dates). */
+  timeZone: string;
+  /** Rule set when the request names none. */
+  defaultRules?: string;
+}
+
+function windows(pieces: readonly Piece[]): PlaceWindow[] {
+  return pieces.map((p) => ({ place: p.place, placeKind: p.placeKind, from: p.start, to: p.end }));
+}
+
+/** Runs traces over one candidate source. */
+export class Tracer implements TraceService {
+  constructor(private readonly deps: TracerDeps) {}
+
+  async trace(req: TraceRequest): Promise<TraceResult> {
+    const startedMs = performance.now();
+    const { source, dict, groups } = this.deps;
+    try {
+      parseIdKey(req.id);
+    } catch (err) {
+      throw new TraceRequestError((err as Error).message);
+    }
+    const degree = req.degree ?? 2;
+    if (degree !== 1 && degree !== 2) throw new TraceRequestError(`degree ${String(degree)} must be 1 or 2`);
+    let rules: RuleSet;
+    try {
+      rules = loadRuleSet(req.rules ?? this.deps.defaultRules ?? 'v9');
+    } catch (err) {
+      throw new TraceRequestError((err as Error).message);
+    }
+    const w = resolveWindow(req, rules, this.deps.timeZone);
+    const ident = (await dict.identifierIds([req.id])).get(req.id);
+    if (ident === undefined) {
+      // Nothing is known about this identifier: an empty trace, not an error, so a new case still gets a record.
+      return renderResult({ rules, window: w.window, casePerson: -1, requestedId: req.id, trajectory: [], contacts: [], groups, dict, startedMs });
+    }
+    const casePerson = personOf(groups, ident);
+    const caseIdents = groups.groupOf(casePerson);
+    const isCase = (p: number): boolean => p === casePerson;
+
+    let trajectory: Piece[];
+    let contactPieces: Piece[];
+    if (source.firstDegree) {
+      const read = await source.firstDegree(caseIdents, w.from, w.to);
+      trajectory = mergePieces(read.trajectory, w.from, w.to, groups);
+      contactPieces = mergePieces(read.candidates, w.from, w.to, groups, isCase);
+    } else {
+      trajectory = mergePieces(await source.presencesOf(caseIdents, w.from, w.to), w.from, w.to, groups);
+      contactPieces = mergePieces(await source.presencesAt(windows(trajectory)), w.from, w.to, groups, isCase);
+    }
+    const first = pairHits(rules, trajectory, contactPieces);
+
+    const second = new Map<number, Map<number, PairHit[]>>();
+    if (degree === 2) {
+      const close = [...first.entries()].filter(([, hits]) => hits.some((h) => h.verdict.category === 'close')).sort((a, b) => a[0] - b[0]);
+      for (const [contact, hits] of close) {
+        const from = firstCloseExposure(hits);
+        const to = w.now;
+        if (!(from < to)) continue;
+        const theirs = mergePieces(await source.presencesOf(groups.groupOf(contact), from, to), from, to, groups);
+        if (!theirs.length) continue;
+        // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
+        const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
+        const met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, (p) => p === contact || p === casePerson);
+        for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
+          let vias = second.get(person);
+          if (!vias) second.set(person, (vias = new Map()));
+          vias.set(contact, h2);
+        }
+      }
+    }
+    return renderResult({
+      rules, window: w.window, casePerson, requestedId: req.id, trajectory, contacts: decideContacts(first, second), groups, dict, startedMs,
+    });
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * @module The command center walked in Debian's Chromium against the real server on a small generated
+ * city: log in (one-time password, TOTP, new password); an analyst records a case, traces it, sees its
+ * contacts and chain, and pushes; a precinct officer on a 390×844 phone accepts the command and files
+ * "tested positive"; the commander's dashboard shows the new case without a reload. Screenshots of every
+ * view go to test-output/screenshots/<journey>/.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { testChromiumPath } from '../support/services.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startCordon, type DemoUser, type Runtime } from '../../src/services/bootstrap.service.ts';
+import { buildCordonServer } from '../../src/server/cordon-server.ts';
+import { base32Decode, totp } from '../../src/domain/auth.ts';
+import { expectDrawn, launch, openJourney, type JourneyPage } from './browser.ts';
+
+const chromiumPath = testChromiumPath();
+const NEW_PASSWORD = 'a long journey password 42';
+
+interface World {
+  url: string;
+  runtime: Runtime;
+  users: Map<string, DemoUser>;
+  browser: Browser;
+  dataDir: string;
+  close: () => Promise<void>;
+  /** A resident of the officer's precinct who shares a household with at least one other resident. */
+  caseId: string;
+  onset: string;
+}
+
+let world: World | undefined;
+
+/** People of the generated city: identifier, address and community code, from people.csv. */
+function readPeople(dir: string): { id: string; address: string; jurisdiction: string }[] {
+  const lines = fs.readFileSync(path.join(dir, 'people.csv'), 'utf8').trim().split('\n').slice(1);
+  return lines.map((l) => {
+    const f = l.split(',');
+    return { id: `${f[0]}:${f[1]}`, address: f[3], jurisdiction: f[6] };
+  });
+}
+
+async function setup(): Promise<World> {
+  // The UI must be built for the server to serve it (the same step `npm start` runs).
+  const build = spawnSync(process.execPath, ['bin/ensure-web.js'], { stdio: 'pipe' });
+  if (build.status !== 0) throw new Error(`building the UI failed: ${build.stderr.toString()}`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-browser-'));
+  const config = loadConfig({ data: dataDir, demoPeople: '2000', demoDays: '7' }, {});
+  const { runtime, demoUsers } = await startCordon(config);
+  const { app } = await buildCordonServer(runtime, { log: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const users = new Map(demoUsers.map((u) => [u.user.username, u]));
+  const officer = users.get('officer')!;
+  // Pick a case whose household contacts live in the officer's precinct, so their commands reach the inbox.
+  const people = readPeople(path.join(dataDir, 'demo-city'));
+  const inPrecinct = people.filter((p) => p.jurisdiction.startsWith(officer.user.jurisdiction) && p.id.startsWith('id_card:'));
+  const households = new Map<string, string[]>();
+  for (const p of inPrecinct) households.set(p.address, [...(households.get(p.address) ?? []), p.id]);
+  const household = [...households.values()].find((ids) => ids.length >= 2);
+  if (!household) throw new Error('the generated city has no shared household in the officer\'s precinct');
+  const browser = await launch(chromiumPath!);
+  return {
+    url, runtime, users, browser, dataDir, caseId: household[0], onset: '2020-01-24',
+    close: async () => {
+      await browser.close();
+      await app.close();
+      await runtime.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Logs a demo user in through the UI: one-time password, TOTP when the role needs it, then a new password. */
+async function logIn(j: JourneyPage, w: World, username: string): Promise<void> {
+  const demo = w.users.get(username)!;
+  const { page } = j;
+  await page.goto(w.url);
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=password]').fill(demo.oneTimePassword);
+  if (demo.totpSecret) await page.locator('input[name=totp]').fill(totp(base32Decode(demo.totpSecret), Math.floor(Date.now() / 1000)));
+  await j.shot('login');
+  await page.locator('button[type=submit]').click();
+  await page.locator('input[name=new]').waitFor();
+  await page.locator('input[name=current]').fill(demo.oneTimePassword);
+  await page.locator('input[name=new]').fill(NEW_PASSWORD);
+  await page.locator('input[name=again]').fill(NEW_PASSWORD);
+  await page.locator('button[type=submit]').click();
+  await page.locator('header.topbar').waitFor();
+}
+
+async function kpi(page: Page, id: string): Promise<number> {
+  return Number(await page.getByTestId(id).textContent());
+}
+
+describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
+  beforeAll(async () => { world = await setup(); }, 180_000);
+  afterAll(async () => { await world?.close(); });
+
+  let commanderPage: JourneyPage | undefined;
+
+  it('a commander logs in with TOTP and sees the dashboard, its map and its curve drawn', async () => {
+    const w = world!;
+    const j = await openJourney(w.browser, 'commander-dashboard');
+    commanderPage = j;
+    await logIn(j, w, 'commander');
+    await j.page.getByTestId('kpi-cases').waitFor();
+    await j.page.waitForFunction(() => document.querySelector('.badge.live') !== null);
+    await expectDrawn(j.page, 'dashboard-map', 20);
+    await expectDrawn(j.page, 'epi-curve', 2);
+    await j.shot('dashboard');
+    expect(j.errors).toEqual([]);
+  });
+
+  let commandsPushed = 0;
+
+  it('an analyst records a case, traces it, sees contacts and the chain, and pushes the leads', async () => {
+    const w = world!;
+    const j = await openJourney(w.browser, 'analyst-trace', { locale: 'en-US' });
+    await logIn(j, w, 'analyst');
+    const { page } = j;
+    await page.goto(`${w.url}/#/cases`);
+    const form = page.getByTestId('new-case');
+    await form.locator('input').first().fill(w.caseId);
+    await form.locator('input[type=date]').first().fill(w.onset);
+    await form.locator('input[type=checkbox]').uncheck();
+    await j.shot('new-case');
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/case\//);
+    await page.getByTestId('run-trace').click();
+    await page.getByTestId('contacts-table').waitFor({ timeout: 30_000 });
+    const rows = await page.getByTestId('contacts-table').locator('tbody tr').count();
+    expect(rows).toBeGreaterThan(0);
+    await expectDrawn(page, 'timeline', 4);
+    await expectDrawn(page, 'chain-graph', 4);
+    await expectDrawn(page, 'path-map', 20);
+    await j.shot('trace');
+    // Filtering the table to close contacts keeps only close contacts.
+    await page.getByTestId('contacts-category').selectOption('close');
+    const categories = await page.getByTestId('contacts-table').locator('tbody .tag').allTextContents();
+    expect(categories.length).toBeGreaterThan(0);
+    expect(new Set(categories)).toEqual(new Set(['Close contact']));
+    await page.getByTestId('push').click();
+    const pushed = page.getByTestId('pushed');
+    await pushed.waitFor({ timeout: 30_000 });
+    commandsPushed = Number(/(\d+) commands/.exec((await pushed.textContent()) ?? '')?.[1] ?? 0);
+    expect(commandsPushed).toBeGreaterThan(0);
+    await j.shot('pushed');
+    // Opening the first case in the chain expands it; the canvas stays drawn.
+    await page.getByTestId('chain-graph').focus();
+    await page.keyboard.press('n');
+    await page.keyboard.press('Enter');
+    await expectDrawn(page, 'chain-graph', 4);
+    await j.shot('chain');
+    expect(j.errors).toEqual([]);
+    await j.context.close();
+  });
+
+  it('a precinct officer on a phone accepts a command and files "tested positive"; the dashboard shows the new case live', async () => {
+    const w = world!;
+    expect(commandsPushed).toBeGreaterThan(0);
+    const j = await openJourney(w.browser, 'officer-phone', { width: 390, height: 844, mobile: true });
+    await logIn(j, w, 'officer');
+    const { page } = j;
+    // The commander's open dashboard has picked up the analyst's case by now (live); count from there.
+    const c = commanderPage!;
+    await c.page.waitForFunction(() => Number(document.querySelector('[data-testid=kpi-cases]')?.textContent) >= 1, undefined, { timeout: 30_000 });
+    const casesBefore = await kpi(c.page, 'kpi-cases');
+    await page.goto(`${w.url}/#/inbox`);
+    const command = page.getByTestId('command').first();
+    await command.waitFor({ timeout: 30_000 });
+    await expect(command.getByTestId('countdown').textContent()).resolves.toMatch(/\d/);
+    await j.shot('inbox');
+    await command.getByRole('button', { name: '签收' }).click();
+    await page.locator('[data-testid=command][data-state=accepted]').first().waitFor();
+    const accepted = page.locator('[data-testid=command][data-state=accepted]').first();
+    await accepted.getByRole('button', { name: '填写反馈' }).click();
+    const form = accepted.getByTestId('feedback-form');
+    await form.getByLabel('检测阳性').check();
+    await form.getByLabel('体温（°C）').fill('38.2');
+    await j.shot('feedback-form');
+    // The form fits the phone: nothing wider than the viewport.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await form.getByRole('button', { name: '提交反馈' }).click();
+    await page.getByText('反馈已提交').waitFor({ timeout: 30_000 });
+    await j.shot('feedback-filed');
+    expect(j.errors).toEqual([]);
+
+    await c.page.waitForFunction((before) => Number(document.querySelector('[data-testid=kpi-cases]')?.textContent) > before, casesBefore, { timeout: 30_000 });
+    expect(await kpi(c.page, 'kpi-cases')).toBe(casesBefore + 1);
+    await expectDrawn(c.page, 'dashboard-map', 20);
+    await c.shot('dashboard-new-case');
+    expect(c.errors).toEqual([]);
+  });
+});

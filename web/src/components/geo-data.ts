@@ -1,0 +1,33 @@
+/**
+ * @module The basemap data every map shares (jurisdiction polygons and roads), loaded once per page.
+ */
+import { useEffect, useState } from 'react';
+import { api } from '../api/endpoints.ts';
+import type { FeatureCollection, JurisdictionProps } from '../map/geo.ts';
+
+export interface Basemap { jurisdictions?: FeatureCollection<JurisdictionProps>; roads?: FeatureCollection }
+
+let cache: Promise<Basemap> | undefined;
+
+function loadBasemap(): Promise<Basemap> {
+  // Roads are drawn when the server offers them; until then the basemap is the jurisdictions alone.
+  cache ??= api.jurisdictionsGeo().then((jurisdictions) => ({ jurisdictions }), () => ({}));
+  return cache;
+}
+
+export function useBasemap(): Basemap {
+  const [data, setData] = useState<Basemap>({});
+  useEffect(() => { void loadBasemap().then(setData); }, []);
+  return data;
+}
+
+/** Jurisdiction name in the current language, by code. */
+export function jurisdictionNamer(basemap: Basemap, lang: string): (code: string | null | undefined) => string {
+  const byCode = new Map((basemap.jurisdictions?.features ?? []).map((f) => [f.properties.code, f.properties]));
+  return (code) => {
+    if (!code) return '—';
+    const p = byCode.get(code);
+    if (!p) return code;
+    return lang.startsWith('zh') ? p.name : p.name_en || p.name;
+  };
+}
