@@ -27,6 +27,7 @@ let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 50);
+const cpuBefore = process.cpuUsage();
 const summary = await generateCity({
   seed,
   people,
@@ -37,6 +38,8 @@ const summary = await generateCity({
   },
 });
 clearInterval(sampler);
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 peakRss = Math.max(peakRss, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
 
 const bytes = summary.files.reduce((s, f) => s + f.bytes, 0);
@@ -46,7 +49,9 @@ console.log(`generate: people=${people} days=${days} seed=${seed} out=${out}`);
 for (const f of summary.files) console.log(`  ${f.name.padEnd(28)} ${String(f.rows).padStart(11)} rows ${mb(f.bytes).padStart(9)} MB`);
 console.log(`presences           ${summary.presences}`);
 console.log(`seconds             ${summary.seconds.toFixed(2)}`);
-console.log(`presences/s         ${Math.round(summary.presences / summary.seconds)}`);
+console.log(`presences/s         ${Math.round(summary.presences / summary.seconds)} (wall clock)`);
+// The machine may be shared: CPU time shows what the generator itself costs.
+console.log(`CPU seconds         ${cpuSeconds.toFixed(2)} (user ${(cpu.user / 1e6).toFixed(2)}, system ${(cpu.system / 1e6).toFixed(2)}); ${Math.round(summary.presences / cpuSeconds)} presences per CPU-second`);
 console.log(`bytes written       ${bytes} (${mb(bytes)} MB; presence files ${mb(presenceBytes)} MB, ${(presenceBytes / summary.presences).toFixed(1)} B/row)`);
 console.log(`MB/s                ${mb(bytes / summary.seconds)}`);
 console.log(`peak RSS            ${mb(peakRss)} MB`);

@@ -38,7 +38,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string', default: '50' },
     store: { type: 'string', default: 'both' },
     client: { type: 'string', default: 'auto' },
-    writes: { type: 'string', default: '20' },
+    writes: { type: 'string', default: '5' },
     districts: { type: 'string', default: '10' },
     precincts: { type: 'string', default: '5' },
   },

@@ -22,6 +22,7 @@ describe('IdentityGraph', () => {
     expect(sut.resolve('id_card:B').ids).toEqual(['id_card:B', 'phone:2']);
     expect(sut.resolve('id_card:B').conflicts).toHaveLength(1);
     expect(sut.resolve('phone:1').conflicts).toHaveLength(1);
+    expect([...sut.groups()].sort()).toEqual([['id_card:A', 'phone:1'], ['id_card:B', 'phone:2']]);
   });
 
   it('gives the same people and conflicts whatever the order of the links', () => {

@@ -176,6 +176,12 @@ export class IdentityGraph {
     return { personKey: this.personKeyOf(idKey), ids, conflicts };
   }
 
+  /** Every person with two or more identifiers, each as their sorted identifiers (conflicting links not applied). */
+  *groups(): IterableIterator<string[]> {
+    this.buildMembers();
+    for (const list of this.members.values()) if (list.length > 1) yield list;
+  }
+
   /** Every link held back as a conflict, in link-key order. */
   conflicts(): IdentityConflict[] {
     return [...this.held];

@@ -53,7 +53,8 @@ async function readLines(sql: SqlRunner, file: string, prefix: string, t: Stagin
   const lines = `${prefix}_lines`;
   const errs = `${prefix}_errs`;
   // Delimiter U+0001 so each physical line is one field; quotes are left for the field splitter.
-  await sql.run(`CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(file)},
+  // Line numbers come from rowid, which follows the file only while insertion order is preserved.
+  await sql.run(`SET preserve_insertion_order = true; CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(file)},
   columns = {'l': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '', header = false, auto_detect = false,
   store_rejects = true, rejects_table = '${errs}', rejects_scan = '${errs}_scan', max_line_size = ${MAX_LINE_BYTES})`);
   const errors = Number((await sql.rows(`SELECT count(DISTINCT line) AS n FROM ${errs}`))[0].n);
@@ -102,7 +103,7 @@ async function stageCsv(sql: SqlRunner, file: string, kind: FileKind, header: re
   const picks = pos.map((p, i) => `${p > 0 ? `f[${p}]` : 'NULL::VARCHAR'} AS ${ident(cols[i])}`).join(', ');
   await sql.run(`CREATE OR REPLACE TEMP VIEW ${t.raw} AS
 SELECT line, len(f) AS nf, ${picks} FROM (SELECT line, string_split(l, ',') AS f FROM ${num}
-  WHERE line > 1 AND l IS NOT NULL AND trim(l) <> '' AND NOT contains(l, '"') AND NOT contains(l, chr(0)))
+  WHERE line > 1 AND l IS NOT NULL AND NOT contains(l, '"') AND NOT contains(l, chr(0)))
 UNION ALL SELECT * FROM ${t.raw}_t`);
   await sql.run(`INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${num} WHERE line > 1 AND contains(l, chr(0))`);
   // Lines with quotes are few in canonical files; they are split here by an RFC 4180 parser, page by page.

@@ -39,7 +39,15 @@ export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions =
     routes: [
       loopRoutes({ loop: rt.loop, tracer: () => rt.tracer, refs }),
       peopleRoutes({ records: rt.records, loop: rt.loop, presence: rt.presence, refs }),
-      ingestRoutes({ runtime: rt, events: local }),
+      ingestRoutes({
+        ingest: rt.ingest,
+        dataDir: rt.config.dataDir,
+        events: local,
+        // New identity links change who is who: the tracer re-reads them (presences reach the index by themselves).
+        afterIngest: async (kind) => {
+          if (kind === 'identity_links') await rt.tracer?.refreshIdentities();
+        },
+      }),
     ],
     status: async () => {
       const stats = rt.presence ? await rt.presence.stats() : null;

@@ -55,10 +55,7 @@ export function guard(auth: AuthService, permission?: Permission, opts: { allowP
   return async (req: FastifyRequest): Promise<void> => {
     const principal = await auth.authenticate(sessionToken(req));
     req.principal = principal;
-    if (permission) await auth.require(principal, permission, req.routeOptions.url ?? null);
-    else if (principal.mustChangePassword && !opts.allowPasswordChange) {
-      await auth.require(principal, 'jurisdiction:read', req.routeOptions.url ?? null);
-    }
+    if (permission || !opts.allowPasswordChange) await auth.require(principal, permission ?? null, req.routeOptions.url ?? null);
   };
 }
 

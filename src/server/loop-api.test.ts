@@ -8,7 +8,14 @@ import type { RecordsStore } from '../stores/records/records-store.ts';
 import { openSqliteRecordsStore } from '../stores/records/sqlite/sqlite-records-store.ts';
 import { loopEventSource } from './loop-events.ts';
 import { PersonRefCodec } from './person-ref.ts';
+import { ingestRoutes } from './routes/ingest.routes.ts';
 import { loopRoutes } from './routes/loop.routes.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IngestService } from '../services/ingest.service.ts';
+import { openDuckDbScratch } from '../stores/presence/duckdb/duckdb-presence-store.ts';
+import { LocalEventSource } from './live-events.ts';
 import { peopleRoutes } from './routes/people.routes.ts';
 import { FIXTURE_TREE, startFixture, type Fixture } from './test-fixture.ts';
 
@@ -27,6 +34,7 @@ let records: RecordsStore;
 let presenceStore: DuckDbPresenceStore;
 let loop: Loop;
 let caseId: string;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-loop-api-'));
 const refs = new PersonRefCodec('test secret for person references');
 
 beforeAll(async () => {
@@ -49,7 +57,15 @@ beforeAll(async () => {
   loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presenceStore) });
   fx = await startFixture({
     conn: records.connection,
-    routes: [loopRoutes({ loop, tracer: () => tracer, refs }), peopleRoutes({ records, loop, presence: presenceStore, refs })],
+    routes: [
+      loopRoutes({ loop, tracer: () => tracer, refs }),
+      peopleRoutes({ records, loop, presence: presenceStore, refs }),
+      ingestRoutes({
+        ingest: new IngestService(presenceStore, { timeZone: 'Asia/Shanghai', rejectsDir: path.join(dataDir, 'rejects') }, openDuckDbScratch),
+        dataDir,
+        events: new LocalEventSource(),
+      }),
+    ],
   });
   // The fixture's live events come from its own source; the loop's bus feeds the same hub here.
   const unsubscribe = loopEventSource(loop.bus).subscribe((e) => fx.events.publish(e));
@@ -60,6 +76,7 @@ afterAll(async () => {
   await fx?.close();
   await presenceStore?.close();
   await records?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function post(path: string, body: unknown, cookie: string): Promise<Response> {
@@ -201,6 +218,29 @@ describe('the loop over HTTP', () => {
     expect(mine.epidemicCurve).toEqual([{ date: '2026-02-28', cases: 1 }]);
     const theirs = await (await get('/api/dashboard', hsAnalyst)).json();
     expect(theirs.cases.confirmed).toBe(0);
+  });
+
+  it('ingests an uploaded file, sends bad rows to a downloadable rejects file, and audits the upload', async () => {
+    const { totpSecret } = await fx.addUser('data-admin', 'admin', 'NB');
+    const admin = await fx.login('data-admin', totpSecret);
+    const csv = [
+      'id_kind,id_value,place_kind,place_id,start,end,sub,lat,lon,source',
+      'phone,13700000003,venue,V7,2026-02-27T09:00:00+08:00,2026-02-27T09:30:00+08:00,,,,upload',
+      'phone,13700000004,venue,V7,2026-13-45T09:00:00+08:00,2026-02-27T09:30:00+08:00,,,,upload',
+    ].join('\n');
+    const denied = await fetch(`${fx.url}/api/ingest?name=scans.csv`, { method: 'POST', headers: { cookie: zhOfficer, 'content-type': 'text/csv' }, body: csv });
+    expect(denied.status).toBe(403);
+    const res = await fetch(`${fx.url}/api/ingest?name=scans.csv`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: csv });
+    expect(res.status).toBe(200);
+    const summary = await res.json();
+    expect(summary).toMatchObject({ kind: 'presences', rowsRead: 2, accepted: 1, rejected: 1 });
+    const rejects = await fetch(`${fx.url}${summary.rejects}`, { headers: { cookie: admin } });
+    expect(rejects.status).toBe(200);
+    expect(await rejects.text()).toMatch(/^line,field,reason/);
+    expect((await fx.store.searchAudit({ action: 'ingest.upload' })).rows[0].detail).toMatchObject({ accepted: 1, rejected: 1 });
+    const notData = await fetch(`${fx.url}/api/ingest?name=notes.csv`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: 'hello,world\n1,2\n' });
+    expect(notData.status).toBe(400);
+    expect((await notData.json()).message).toMatch(/notes\.csv/);
   });
 
   it('writes no phone or ID number into the log', () => {

@@ -5,7 +5,7 @@
  */
 
 export class ReadCache {
-  private readonly entries = new Map<string, { at: number; value: Promise<string> }>();
+  private readonly entries = new Map<string, { at: number; tag: string; value: Promise<string> }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -13,14 +13,14 @@ export class ReadCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The cached value of `key`, or `compute()`'s (shared by concurrent callers). */
-  get(key: string, compute: () => Promise<string>): Promise<string> {
+  /** The cached value of `key`, or `compute()`'s (shared by concurrent callers). `tag` groups entries for `drop`. */
+  get(key: string, tag: string, compute: () => Promise<string>): Promise<string> {
     const t = this.now();
     const hit = this.entries.get(key);
     if (hit && t - hit.at < this.ttlMs) return hit.value;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const value = compute();
-    this.entries.set(key, { at: t, value });
+    this.entries.set(key, { at: t, tag, value });
     // A failed computation must not be served from the cache.
     value.catch(() => {
       if (this.entries.get(key)?.value === value) this.entries.delete(key);
@@ -28,9 +28,14 @@ export class ReadCache {
     return value;
   }
 
-  /** Drops everything (something changed). */
+  /** Drops everything (something changed that may concern anyone). */
   clear(): void {
     this.entries.clear();
+  }
+
+  /** Drops the entries whose tag matches (something changed that concerns only them). */
+  drop(match: (tag: string) => boolean): void {
+    for (const [k, e] of this.entries) if (match(e.tag)) this.entries.delete(k);
   }
 
   get size(): number {

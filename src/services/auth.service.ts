@@ -270,14 +270,14 @@ export class AuthService {
   }
 
   /**
-   * Throws (and audits) unless the principal's role grants the permission and the one-time password
-   * has been replaced.
+   * Throws (and audits) unless the principal's role grants the permission (null: any logged-in user)
+   * and the one-time password has been replaced.
    */
-  async require(principal: Principal, permission: Permission, subject: string | null = null): Promise<void> {
+  async require(principal: Principal, permission: Permission | null, subject: string | null = null): Promise<void> {
     if (principal.mustChangePassword) {
-      throw await this.audit.denied(principal, `${permission} (password change required first)`, subject);
+      throw await this.audit.denied(principal, `${permission ?? 'any action'} (password change required first)`, subject);
     }
-    if (!can(principal.role, permission)) throw await this.audit.denied(principal, permission, subject);
+    if (permission !== null && !can(principal.role, permission)) throw await this.audit.denied(principal, permission, subject);
   }
 
   /** Deletes sessions past their timeouts; returns how many (a periodic sweep keeps the table small). */

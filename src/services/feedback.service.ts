@@ -23,6 +23,8 @@ export interface FeedbackSubmission extends FeedbackInput {
   onset?: string | null;
   /** For tested_positive: sampling date of the positive test, `YYYY-MM-DD` (default: today, UTC). */
   sampled?: string | null;
+  /** For tested_positive: when the person was isolated, ISO 8601 (default: now, the time of the feedback). */
+  isolatedAt?: string | null;
 }
 
 /** What filing one feedback did. */
@@ -59,6 +61,7 @@ export class FeedbackService {
     }
     const bad = dateProblem('onset', input.onset) ?? dateProblem('sampled', input.sampled);
     if (bad) throw new LoopInputError(`invalid feedback: ${bad}`);
+    if (input.isolatedAt && Number.isNaN(Date.parse(input.isolatedAt))) throw new LoopInputError(`invalid feedback: isolatedAt "${input.isolatedAt}" is not an ISO 8601 time`);
     const effect = OUTCOME_EFFECTS[v.outcome];
     const tree = await this.jurisdictions.tree();
     const cmd0 = await this.commands.get(actor, commandId);
@@ -139,7 +142,8 @@ export class FeedbackService {
       } else {
         const sampled = input.sampled ?? (input.onset ? null : at.slice(0, 10));
         const made = await this.cases.add(system, {
-          ids: outcome.lead.ids, classification: 'confirmed', onset: input.onset ?? null, sampled, isolatedAt: at,
+          ids: outcome.lead.ids, classification: 'confirmed', onset: input.onset ?? null, sampled,
+          isolatedAt: input.isolatedAt ? new Date(input.isolatedAt).toISOString() : at,
           jurisdiction: outcome.lead.jurisdiction, sourceCaseId: outcome.lead.caseId, sourceLeadId: outcome.lead.id,
           reason: `tested positive (feedback ${outcome.feedback.id})`,
         });

@@ -94,6 +94,14 @@ export class IdentityService {
     return (await this.current()).resolve(toIdKey(kind, value));
   }
 
+  /**
+   * Every person with several identifiers, as `kind:value` lists, conflicts held back and decisions
+   * applied: what a tracer should group by instead of merging every raw link.
+   */
+  async personGroups(): Promise<string[][]> {
+    return [...(await this.current()).groups()];
+  }
+
   /** Links held back because they would join two ID cards (or passports), awaiting an analyst. */
   async conflicts(): Promise<IdentityConflict[]> {
     return (await this.current()).conflicts();

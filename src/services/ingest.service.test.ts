@@ -69,10 +69,11 @@ describe('IngestService', () => {
       'phone,13800000002,checkpoint,C1,2020-01-25T14:05:00Z,,,,,', // 18 ok
       'phone,1,venue,V1,2021-02-29,,,,,', // 19 impossible date-only
       'phone,1,venue,V1,,,,,,', // 20 missing start
+      '   ', // 21 spaces only: not silently dropped
     ];
     const file = write('bad.csv', rows.join('\n') + '\n');
     const summary = await sut.ingestFile(file);
-    expect(summary).toMatchObject({ kind: 'presences', format: 'csv', rowsRead: 18, accepted: 2, rejected: 16, duplicates: 0 });
+    expect(summary).toMatchObject({ kind: 'presences', format: 'csv', rowsRead: 19, accepted: 2, rejected: 17, duplicates: 0 });
     const rej = readRejects(summary.rejectsPath);
     const expected: [number, string, RegExp][] = [
       [3, 'start', /impossible date/],
@@ -91,6 +92,7 @@ describe('IngestService', () => {
       [16, 'id_value', /too long: 2000 characters/],
       [19, 'start', /impossible date/],
       [20, 'start', /empty time/],
+      [21, '(line)', /blank line/],
     ];
     for (const [line, field, reason] of expected) {
       expect(rej.get(line), `line ${line}`).toMatchObject({ field, reason: expect.stringMatching(reason) });

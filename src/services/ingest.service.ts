@@ -67,6 +67,16 @@ export interface IngestServiceConfig {
   batchRows?: number;
 }
 
+/**
+ * Recognises a text file's format and kind from its first line without touching any store (Parquet
+ * files are recognised by their magic bytes; their kind is read when staging). Throws IngestFormatError.
+ */
+export function recogniseFile(file: string): { format: FileFormat; kind?: FileKind } {
+  const sniff = sniffFormat(file);
+  if (sniff.format === 'parquet') return { format: 'parquet' };
+  return { format: sniff.format, kind: kindOfHeader(file, sniff.header) };
+}
+
 /** Opens a DuckDB-dialect engine for validating files when the store has no bulk path of its own. */
 export type ScratchEngineFactory = () => Promise<{ sql: SqlRunner; close(): void }>;
 
@@ -112,7 +122,8 @@ export class IngestService {
       else if (!DATA_EXTENSIONS.test(name)) entries.push({ file, skipped: 'not a CSV, JSON Lines or Parquet file' });
       else {
         try {
-          entries.push({ file, kind: this.recognise(file).kind });
+          // A Parquet file's kind is read when it is staged; it is loaded with the presences, last.
+          entries.push({ file, kind: recogniseFile(file).kind ?? 'presences' });
         } catch (err) {
           entries.push({ file, skipped: err instanceof Error ? err.message : String(err) });
         }
@@ -120,13 +131,6 @@ export class IngestService {
     }
     const rank = (e: FolderEntry): number => (e.kind ? KIND_ORDER.indexOf(e.kind) : -1);
     return entries.sort((a, b) => rank(a) - rank(b) || a.file.localeCompare(b.file));
-  }
-
-  /** Format and kind of a text file from its first line (Parquet kinds are found when staging). */
-  private recognise(file: string): { format: FileFormat; header: string[]; kind?: FileKind } {
-    const sniff = sniffFormat(file);
-    if (sniff.format === 'parquet') return sniff;
-    return { ...sniff, kind: kindOfHeader(file, sniff.header) };
   }
 
   /**

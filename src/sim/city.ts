@@ -168,7 +168,7 @@ function birthFor(age: number, refYear: number, rng: Rng): { y: number; m: numbe
 /** Builds the whole static city for a seed and population. */
 export function buildCity(seed: number, residents: number, days: number, refYear: number): City {
   const rng = new Rng(seed, 1, 0);
-  const perPrecinct = Math.max(2, Math.min(12, Math.round(residents / 57 / 500)));
+  const perPrecinct = Math.max(2, Math.min(12, Math.round(residents / 56 / 500)));
   const geo = buildGeography(rng, perPrecinct);
   const usedCells = new Set<number>();
 
@@ -205,10 +205,10 @@ export function buildCity(seed: number, residents: number, days: number, refYear
   const leaveMin = new Uint16Array(people);
   const workEnd = new Uint16Array(people);
   const trip = new Int32Array(people).fill(-1);
-  const serials = new Map<string, number>();
+  const serials = new Map<number, number>();
   const issue = (p: number, region: string): void => {
     const b = birthFor(age[p], refYear, rng);
-    const key = `${region}${b.y}${b.m}${b.d}${male[p]}`;
+    const key = (((Number(region) * 300 + (b.y - 1800)) * 13 + b.m) * 32 + b.d) * 2 + male[p];
     const serial = serials.get(key) ?? 0;
     serials.set(key, serial + 1);
     idCard[p] = idCardNumber(region, b, male[p] === 1, serial);

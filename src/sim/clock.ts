@@ -63,8 +63,8 @@ export class Clock {
       }
       this.dates.push(date);
       this.prefixes.push(date + 'T');
-      this.prefixBytes.push(Buffer.from(date + 'T', 'latin1'));
-      this.suffixBytes.push(Buffer.from(':00' + offsetText(off), 'latin1'));
+      this.prefixBytes.push(new Uint8Array(Buffer.from(date + 'T', 'latin1')));
+      this.suffixBytes.push(new Uint8Array(Buffer.from(':00' + offsetText(off), 'latin1')));
       this.tables.push(table);
       this.offsets.push(off);
       this.midnights.push(Date.UTC(y, mo - 1, d + i) / 1000 - off * 60);
@@ -78,8 +78,34 @@ export class Clock {
     return this.prefixes[i] + this.tables[i][minutes - day * 1440];
   }
 
+  /** Every minute of the window (and a day either side) encoded once: 25 bytes each, copied as they are. */
+  private isoTable: Uint8Array | undefined;
+  private tableFrom = 0;
+  private tableCount = 0;
+
+  /** Builds the table of encoded times for days `from` to `to` (inclusive); a few MB for two weeks. */
+  prepare(from: number, to: number): void {
+    this.tableFrom = from * 1440;
+    this.tableCount = (to - from + 1) * 1440;
+    const table = new Uint8Array(this.tableCount * 25);
+    for (let i = 0; i < this.tableCount; i++) {
+      const text = this.iso(this.tableFrom + i);
+      if (text.length !== 25) {
+        this.tableCount = 0;
+        return;
+      }
+      for (let k = 0; k < 25; k++) table[i * 25 + k] = text.charCodeAt(k);
+    }
+    this.isoTable = table;
+  }
+
   /** Writes `iso(minutes)` into a row writer without building a string. */
   writeIso(w: RowWriter, minutes: number): void {
+    const idx = minutes - this.tableFrom;
+    if (idx >= 0 && idx < this.tableCount) {
+      w.rawRange(this.isoTable!, idx * 25, 25);
+      return;
+    }
     const day = Math.floor(minutes / 1440);
     const i = day + this.before;
     const m = minutes - day * 1440;

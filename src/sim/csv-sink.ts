@@ -106,6 +106,14 @@ export class RowWriter {
     this.pos = pos;
   }
 
+  /** Appends `len` bytes of `src` from `offset`. */
+  rawRange(src: Uint8Array, offset: number, len: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < len; i++) buf[pos++] = src[offset + i];
+    this.pos = pos;
+  }
+
   /** Appends a comma. */
   comma(): void {
     this.buf[this.pos++] = 44;

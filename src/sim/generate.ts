@@ -86,10 +86,10 @@ const DATE_ONLY_RATE = 0.004;
 const MALFORMED_LABELS: MalformedLabel[] = ['bad_date', 'empty_id', 'wrong_column_count', 'end_before_start', 'unknown_place_kind', 'unknown_id_kind'];
 
 /** Infection probability per qualifying exposure, by place (venues by category), scaled by hours where it says so. */
-const P_HOUSEHOLD = 0.08;
+const P_HOUSEHOLD = 0.1;
 const P_HOTEL_ROOM = 0.1;
 const P_SEAT = 0.05;
-const P_VENUE_PER_HOUR = [0.01, 0.003, 0.005, 0.03, 0.02, 0.015, 0.005];
+const P_VENUE_PER_HOUR = [0.015, 0.0045, 0.0075, 0.045, 0.03, 0.022, 0.0075];
 const P_SCHOOL = 0.001;
 /** Close-contact rule: overlap of at least 15 minutes; venue scans are point events, so their starts must be within 15 minutes. */
 const MIN_OVERLAP = 15;
@@ -117,6 +117,7 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
   if (!Number.isInteger(opts.people) || opts.people < 50) throw new Error(`people ${opts.people} must be a whole number of at least 50`);
   if (!Number.isInteger(days) || days < 1 || days > 60) throw new Error(`days ${days} must be a whole number 1–60`);
   const clock = new Clock(start, days, timeZone);
+  clock.prepare(-1, days + 1);
   fs.mkdirSync(opts.out, { recursive: true });
   const out = (name: string): string => path.join(opts.out, name);
 
@@ -148,6 +149,44 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     }
     return s;
   };
+
+  // Identifiers and place ids encoded once, so the hot loop copies bytes instead of walking strings.
+  const fixed = (values: readonly string[], width: number): Uint8Array => {
+    const out = new Uint8Array(values.length * width);
+    values.forEach((v, i) => {
+      for (let k = 0; k < v.length && k < width; k++) out[i * width + k] = v.charCodeAt(k);
+    });
+    return out;
+  };
+  const idBytes = fixed(city.idCard, 18);
+  const phoneBytes = fixed(city.phone, 11);
+  const cardBytes = fixed(city.card, 16);
+  const householdBytes = fixed(city.householdId, 9);
+  const cellBytes = new Map<number, Uint8Array>();
+  const cellIdBytes = (c: number): Uint8Array => {
+    let b = cellBytes.get(c);
+    if (b === undefined) {
+      b = enc(cellId(c));
+      cellBytes.set(c, b);
+    }
+    return b;
+  };
+  // Plain Uint8Arrays, not Buffers: one array shape keeps the copy loops monomorphic.
+  const enc = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+  const B = {
+    idCard: enc('id_card,'), phone: enc('phone,'), card: enc('card,'),
+    household: enc(',household,'), householdTail: enc(',,,,household_registry'),
+    cell: enc(',cell,'), cellTail: enc(',,,,telecom'),
+    workplace: enc(',workplace,'), workplaceTail: enc(',,,,workplace_attendance'),
+    school: enc(',school,'), schoolTail: enc(',,,,school_attendance'),
+    venue: enc(',venue,'), hospital: enc(',hospital,'), venueTail: enc(',,,,,venue_qr'),
+    metro: enc(',metro,'), bus: enc(',bus,'), transitTail: enc(',,,,transit'), busTail: enc(',,,,,transit'),
+  };
+  const venueBytes = city.venues.map((v) => enc(v.id));
+  const workplaceBytes = city.workplaces.map((w) => enc(w.id));
+  const schoolBytes = city.schools.map((w) => enc(w.id));
+  const metroBytes = metroRunIds.map(enc);
+  const busBytes = busRunIds.map(enc);
 
   // Presence sinks.
   const presencePaths = {} as Record<PresenceSource, string>;
@@ -251,7 +290,6 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
 
   const writePlan = (p: number, plan: DayPlan): void => {
     const idc = city.idCard[p];
-    const ph = city.phone[p];
     for (let i = 0; i < plan.n; i++) {
       const k = plan.kind[i];
       const si = FILE_INDEX_OF_SEG[k];
@@ -261,10 +299,10 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
       w.begin();
       switch (k) {
         case SEG.household:
-          w.ascii('id_card,');
-          w.ascii(idc);
-          w.ascii(',household,');
-          w.ascii(city.householdId[place]);
+          w.raw(B.idCard);
+          w.rawRange(idBytes, p * 18, 18);
+          w.raw(B.household);
+          w.rawRange(householdBytes, place * 9, 9);
           w.comma();
           if (noise.float() < DATE_ONLY_RATE && !hot.has(hotKey(k, place))) {
             // Some registry extracts carry only the date of the stay.
@@ -276,93 +314,91 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
             w.comma();
             clock.writeIso(w, plan.end[i]);
           }
-          w.ascii(',,,,household_registry');
+          w.raw(B.householdTail);
           break;
         case SEG.cell: {
           // Operators cut long stays into records of at most six hours.
-          const id = cellId(place);
+          const id = cellIdBytes(place);
           let a = s;
           const e = plan.end[i];
           while (e - a > TELECOM_MAX_STAY) {
-            w.ascii('phone,');
-            w.ascii(ph);
-            w.ascii(',cell,');
-            w.ascii(id);
+            w.raw(B.phone);
+            w.rawRange(phoneBytes, p * 11, 11);
+            w.raw(B.cell);
+            w.raw(id);
             w.comma();
             clock.writeIso(w, a);
             w.comma();
             clock.writeIso(w, a + TELECOM_MAX_STAY);
-            w.ascii(',,,,telecom');
+            w.raw(B.cellTail);
             endRow(si);
             presences++;
             w.begin();
             a += TELECOM_MAX_STAY;
           }
-          w.ascii('phone,');
-          w.ascii(ph);
-          w.ascii(',cell,');
-          w.ascii(id);
+          w.raw(B.phone);
+          w.rawRange(phoneBytes, p * 11, 11);
+          w.raw(B.cell);
+          w.raw(id);
           w.comma();
           clock.writeIso(w, a);
           w.comma();
           clock.writeIso(w, e);
-          w.ascii(',,,,telecom');
+          w.raw(B.cellTail);
           break;
         }
         case SEG.workplace:
-          w.ascii('phone,');
-          w.ascii(ph);
-          w.ascii(',workplace,');
-          w.ascii(city.workplaces[place].id);
+          w.raw(B.phone);
+          w.rawRange(phoneBytes, p * 11, 11);
+          w.raw(B.workplace);
+          w.raw(workplaceBytes[place]);
           w.comma();
           clock.writeIso(w, s);
           w.comma();
           clock.writeIso(w, plan.end[i]);
-          w.ascii(',,,,workplace_attendance');
+          w.raw(B.workplaceTail);
           break;
         case SEG.school:
-          w.ascii('id_card,');
-          w.ascii(idc);
-          w.ascii(',school,');
-          w.ascii(city.schools[place].id);
+          w.raw(B.idCard);
+          w.rawRange(idBytes, p * 18, 18);
+          w.raw(B.school);
+          w.raw(schoolBytes[place]);
           w.comma();
           clock.writeIso(w, s);
           w.comma();
           clock.writeIso(w, plan.end[i]);
-          w.ascii(',,,,school_attendance');
+          w.raw(B.schoolTail);
           break;
-        case SEG.venue: {
-          const v = city.venues[place];
-          w.ascii('phone,');
-          w.ascii(ph);
-          w.ascii(v.category === CAT.hospital ? ',hospital,' : ',venue,');
-          w.ascii(v.id);
+        case SEG.venue:
+          w.raw(B.phone);
+          w.rawRange(phoneBytes, p * 11, 11);
+          w.raw(city.venues[place].category === CAT.hospital ? B.hospital : B.venue);
+          w.raw(venueBytes[place]);
           w.comma();
           clock.writeIso(w, s);
-          w.ascii(',,,,,venue_qr');
+          w.raw(B.venueTail);
           break;
-        }
         case SEG.metro:
           usedMetro[place] = 1;
-          w.ascii('card,');
-          w.ascii(city.card[p]);
-          w.ascii(',metro,');
-          w.ascii(metroRunIds[place]);
+          w.raw(B.card);
+          w.rawRange(cardBytes, p * 16, 16);
+          w.raw(B.metro);
+          w.raw(metroBytes[place]);
           w.comma();
           clock.writeIso(w, s);
           w.comma();
           clock.writeIso(w, plan.end[i]);
-          w.ascii(',,,,transit');
+          w.raw(B.transitTail);
           break;
         case SEG.bus:
           usedBus[place] = 1;
-          w.ascii('card,');
-          w.ascii(city.card[p]);
-          w.ascii(',bus,');
-          w.ascii(busRunIds[place]);
+          w.raw(B.card);
+          w.rawRange(cardBytes, p * 16, 16);
+          w.raw(B.bus);
+          w.raw(busBytes[place]);
           w.comma();
           clock.writeIso(w, s);
-          w.ascii(',,,,,transit');
+          w.raw(B.busTail);
           break;
         case SEG.train:
         case SEG.flight: {

@@ -39,13 +39,14 @@ export function phoneNumber(i: number, salt: number): string {
   const prefix = PHONE_PREFIXES[i % PHONE_PREFIXES.length];
   const k = Math.floor(i / PHONE_PREFIXES.length);
   // Multiplying by a number coprime to 10^8 permutes 0..10^8-1, so distinct k give distinct numbers.
-  const scrambled = (Number((BigInt(k) * 48271n + BigInt(salt)) % 100000000n));
+  // Below 2^53 for any k < 1.8e8, so plain number arithmetic is exact.
+  const scrambled = (k * 48271 + (salt % 100000000)) % 100000000;
   return prefix + String(scrambled).padStart(8, '0');
 }
 
 /** A unique transit card number `3150` + 12 digits (宁波市民卡 style). */
 export function transitCardNumber(i: number, salt: number): string {
-  const scrambled = Number((BigInt(i) * 7919n + BigInt(salt)) % 1000000000000n);
+  const scrambled = (i * 7919 + (salt % 1000000000000)) % 1000000000000;
   return '3150' + String(scrambled).padStart(12, '0');
 }
 
@@ -54,7 +55,7 @@ const PLATE_SPACE = 34 ** 5;
 
 /** A unique plate `浙B` + 5 characters (letters without I and O, digits). */
 export function plateNumber(i: number, salt: number): string {
-  let x = Number((BigInt(i) * 1000003n + BigInt(salt)) % BigInt(PLATE_SPACE));
+  let x = (i * 1000003 + (salt % PLATE_SPACE)) % PLATE_SPACE;
   let s = '';
   for (let k = 0; k < 5; k++) {
     s = PLATE_CHARS[x % 34] + s;

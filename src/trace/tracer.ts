@@ -70,6 +70,7 @@ export class Tracer implements TraceService {
     const second = new Map<number, Map<number, PairHit[]>>();
     if (degree === 2) {
       const close = [...first.entries()].filter(([, hits]) => hits.some((h) => h.verdict.category === 'close')).sort((a, b) => a[0] - b[0]);
+      const closeSet = new Set(close.map(([p]) => p));
       for (const [contact, hits] of close) {
         const from = firstCloseExposure(hits);
         const to = w.now;
@@ -78,7 +79,8 @@ export class Tracer implements TraceService {
         if (!theirs.length) continue;
         // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
         const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
-        const met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, (p) => p === contact || p === casePerson);
+        // The case and its close contacts stay first-degree whatever else they met: no need to merge their records.
+        const met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, (p) => p === casePerson || closeSet.has(p));
         for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
           let vias = second.get(person);
           if (!vias) second.set(person, (vias = new Map()));

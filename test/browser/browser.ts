@@ -47,7 +47,8 @@ export async function openJourney(browser: Browser, journey: string, opts: { wid
     context, page, errors,
     async shot(name: string) {
       const file = path.join(dir, `${String(++n).padStart(2, '0')}-${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      // Phone screenshots show what the phone shows; desktop ones the whole page.
+      await page.screenshot({ path: file, fullPage: !(opts.mobile ?? false) });
       return file;
     },
   };

@@ -155,6 +155,7 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await page.getByTestId('chain-graph').focus();
     await page.keyboard.press('n');
     await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
     await expectDrawn(page, 'chain-graph', 4);
     await j.shot('chain');
     expect(j.errors).toEqual([]);
@@ -183,6 +184,7 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     const form = accepted.getByTestId('feedback-form');
     await form.getByLabel('检测阳性').check();
     await form.getByLabel('体温（°C）').fill('38.2');
+    await form.scrollIntoViewIfNeeded();
     await j.shot('feedback-form');
     // The form fits the phone: nothing wider than the viewport.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

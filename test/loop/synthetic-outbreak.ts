@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Actor } from '../../src/domain/jurisdiction.ts';
 import { generateCity, readTruth, type GenerateSummary, type Truth } from '../../src/sim/generate.ts';
+import type { CaseServiceOptions } from '../../src/services/case.service.ts';
 import { presenceWhereabouts } from '../../src/services/command.service.ts';
 import { IngestService } from '../../src/services/ingest.service.ts';
 import { createLoop, type Loop } from '../../src/services/loop.service.ts';
@@ -66,17 +67,17 @@ export async function prepareCity(opts: { seed: number; people: number; days: nu
 }
 
 /** Opens a records store at `url`, wires the loop over the city's tracer, and imports the city's jurisdictions. */
-export async function openLoopOn(city: OutbreakCity, url: string): Promise<{ records: RecordsStore; loop: Loop }> {
+export async function openLoopOn(city: OutbreakCity, url: string, trace: CaseServiceOptions = {}): Promise<{ records: RecordsStore; loop: Loop }> {
   const records = await openRecordsStore(url);
-  const loop = createLoop({ store: records, tracer: city.tracer, whereabouts: presenceWhereabouts(city.presence), now: () => city.now });
+  const loop = createLoop({ store: records, tracer: city.tracer, whereabouts: presenceWhereabouts(city.presence), now: () => city.now, trace });
   await loop.jurisdictions.importFile(CITY_COMMANDER, city.city.paths.jurisdictions);
   return { records, loop };
 }
 
 /** Generates, ingests and indexes a city; opens the records store at `recordsUrl` (default SQLite in the folder). */
-export async function prepareOutbreak(opts: { seed: number; people: number; days: number; recordsUrl?: string; dir?: string }): Promise<OutbreakWorld> {
+export async function prepareOutbreak(opts: { seed: number; people: number; days: number; recordsUrl?: string; dir?: string; trace?: CaseServiceOptions }): Promise<OutbreakWorld> {
   const c = await prepareCity(opts);
-  const { records, loop } = await openLoopOn(c, opts.recordsUrl ?? `sqlite:${path.join(c.dir, 'records.sqlite')}`);
+  const { records, loop } = await openLoopOn(c, opts.recordsUrl ?? `sqlite:${path.join(c.dir, 'records.sqlite')}`, opts.trace);
   return {
     dir: c.dir, city: c.city, truth: c.truth, presence: c.presence, tracer: c.tracer, records, loop, now: c.now,
     async close() {
@@ -130,6 +131,7 @@ export async function runLoopOnTruth(world: OutbreakWorld, maxRounds = 30): Prom
       if (truthCase) {
         await loop.feedback.file(CITY_COMMANDER, cmd.id, {
           outcome: 'tested_positive', onset: truthCase.onset, sampled: truthCase.sampled ?? (truthCase.onset ? null : truthCase.infected_on),
+          isolatedAt: truthCase.isolated ? endOfDay(truthCase.isolated) : null,
         });
         positives++;
       } else {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { IngestFormatError, IngestService, type IngestProgress, type IngestSummary } from '../../services/ingest.service.ts';
+import { IngestFormatError, IngestService, recogniseFile, type IngestProgress, type IngestSummary } from '../../services/ingest.service.ts';
 import { openDuckDbScratch } from '../../stores/presence/duckdb/duckdb-presence-store.ts';
 import { openPresenceStore } from '../../stores/presence/open-presence-store.ts';
 
@@ -56,13 +56,37 @@ export function registerIngest(program: Command): void {
     .action(async (paths: string[], flags: { rejectsDir?: string }) => {
       const config = loadConfig({ data: program.opts<{ data?: string }>().data });
       // Refuse unknown or unreadable inputs before the store is opened, so nothing is written for them.
-      for (const p of paths) if (!fs.existsSync(p)) throw new Error(`${p}: no such file or folder`);
-      const store = await openPresenceStore(config.presenceUrl, { owner: 'cordon ingest' });
+      let failed = 0;
+      const inputs: string[] = [];
+      for (const p of paths) {
+        if (!fs.existsSync(p)) {
+          console.error(`cordon ingest: ${p}: no such file or folder`);
+          failed++;
+          continue;
+        }
+        if (!fs.statSync(p).isDirectory()) {
+          try {
+            recogniseFile(p);
+          } catch (err) {
+            if (!(err instanceof IngestFormatError)) throw err;
+            console.error(`cordon ingest: ${err.message}`);
+            failed++;
+            continue;
+          }
+        }
+        inputs.push(p);
+      }
+      if (inputs.length === 0) {
+        console.error('cordon ingest: nothing to ingest; nothing was written');
+        process.exitCode = 1;
+        return;
+      }
+      // A memory limit keeps big files from crowding the machine: DuckDB spills staging to disk instead.
+      const store = await openPresenceStore(config.presenceUrl, { owner: 'cordon ingest', memoryLimit: '4GB' });
       const service = new IngestService(store, { timeZone: config.timeZone, rejectsDir: path.join(config.dataDir, 'rejects') }, openDuckDbScratch);
       const bar = progressBar();
-      let failed = 0;
       try {
-        for (const p of paths) {
+        for (const p of inputs) {
           const files: string[] = [];
           if (fs.statSync(p).isDirectory()) {
             for (const entry of service.planFolder(p)) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../services/bootstrap.service.ts';
+import type { IngestService } from '../../services/ingest.service.ts';
 import { guard, principalOf } from '../http.ts';
 import type { LocalEventSource } from '../live-events.ts';
 import { errorSchema } from '../schemas.ts';
@@ -40,11 +40,22 @@ function safeName(name: string): string {
   return base || 'upload.csv';
 }
 
-export function ingestRoutes(deps: { runtime: Runtime; events: LocalEventSource }): RouteGroup {
+export interface IngestRouteDeps {
+  /** The ingest service, or null when no presence store is open. */
+  ingest: IngestService | null;
+  /** Data folder: uploads are staged in `uploads/`, rejects written to `rejects/`. */
+  dataDir: string;
+  /** Where upload progress is published (to the uploader only). */
+  events: LocalEventSource;
+  /** Called after each ingest (e.g. to re-read identity links into the tracer). */
+  afterIngest?: (kind: string) => Promise<void>;
+}
+
+export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
   return (app: FastifyInstance, ctx: RouteContext) => {
-    const rt = deps.runtime;
-    const uploads = path.join(rt.config.dataDir, 'uploads');
-    const rejectsDir = path.join(rt.config.dataDir, 'rejects');
+    const ingest = deps.ingest;
+    const uploads = path.join(deps.dataDir, 'uploads');
+    const rejectsDir = path.join(deps.dataDir, 'rejects');
 
     app.addContentTypeParser(UPLOAD_TYPES, (_req, payload, done) => done(null, payload));
 
@@ -63,7 +74,7 @@ export function ingestRoutes(deps: { runtime: Runtime; events: LocalEventSource 
       },
     }, async (req) => {
       const p = principalOf(req);
-      if (!rt.ingest) throw new UnavailableError('no presence store is open: ingest is unavailable');
+      if (!ingest) throw new UnavailableError('no presence store is open: ingest is unavailable');
       const uploadId = crypto.randomUUID();
       fs.mkdirSync(uploads, { recursive: true });
       const file = path.join(uploads, `${uploadId}-${safeName(req.query.name)}`);
@@ -77,7 +88,7 @@ export function ingestRoutes(deps: { runtime: Runtime; events: LocalEventSource 
       try {
         await pipeline(req.body as Readable, limit, fs.createWriteStream(file));
         let last = 0;
-        const summary = await rt.ingest.ingestFile(file, {
+        const summary = await ingest.ingestFile(file, {
           rejectsDir,
           onProgress: (pr) => {
             const now = Date.now();
@@ -87,6 +98,7 @@ export function ingestRoutes(deps: { runtime: Runtime; events: LocalEventSource 
             deps.events.publish({ type: 'ingest.progress', jurisdictions: [], userId: p.userId, data: { uploadId, phase: pr.phase, done: pr.done, total: pr.total } });
           },
         });
+        await deps.afterIngest?.(summary.kind);
         await ctx.audit.record(p, 'ingest.upload', 'ok', {
           subject: `upload:${uploadId}`,
           detail: { kind: summary.kind, rowsRead: summary.rowsRead, accepted: summary.accepted, rejected: summary.rejected, duplicates: summary.duplicates },

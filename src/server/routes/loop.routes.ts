@@ -49,9 +49,15 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
     const { loop, refs } = deps;
     const { auth, audit } = ctx;
     // Inboxes are read far more often than commands change: answers are cached per scope and query,
-    // and dropped on every loop event (and after 2 s for changes made by another process).
+    // dropped when a loop event concerns a unit in that scope (and after 2 s for changes made by
+    // another process, which this server's bus does not hear).
     const inboxes = new ReadCache(2000);
-    loop.bus.subscribe(() => inboxes.clear());
+    let tree: Awaited<ReturnType<RouteContext['scope']>> = null;
+    loop.bus.subscribe((e) => {
+      const t = tree;
+      if (!t || !e.jurisdictions.length) inboxes.clear();
+      else inboxes.drop((scope) => e.jurisdictions.some((j) => t.inScope(scope, j)));
+    });
 
     // ---- jurisdictions
     app.get('/api/jurisdictions', {
@@ -291,7 +297,8 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       const q = req.query;
       const p = principalOf(req);
       const key = JSON.stringify([p.jurisdiction, q.state ?? null, q.overdue ?? null, q.jurisdiction ?? null, q.limit, q.offset]);
-      const body = await inboxes.get(key, async () => {
+      const body = await inboxes.get(key, p.jurisdiction, async () => {
+        tree = await ctx.scope();
         const { total, commands } = await loop.commands.inbox(p, {
           ...(q.state ? { states: q.state } : {}),
           ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),

@@ -17,9 +17,11 @@ export interface PresenceStoreCapabilities {
   readonly traceInStore: boolean;
 }
 
-/** Counts returned by every write. `duplicates` rows were already present and were skipped. */
+/** Counts returned by every write. */
 export interface InsertResult {
+  /** Rows added. */
   inserted: number;
+  /** Rows already present (or repeated within the call), skipped. */
   duplicates: number;
 }
 
@@ -74,11 +76,17 @@ export interface BulkLoader {
  * dictionary ids (sub 0 = none); times are epoch seconds UTC.
  */
 export interface PresenceChunk {
+  /** Number of presences in the chunk (every array has at least this many entries). */
   length: number;
+  /** Identifier dictionary id (see `identifierKeys`). */
   ident: Uint32Array;
+  /** Place dictionary id (see `placeKeys`). */
   place: Uint32Array;
+  /** Start, epoch seconds UTC, inclusive. */
   start: Uint32Array;
+  /** End, epoch seconds UTC, exclusive. */
   end: Uint32Array;
+  /** Sub dictionary id (seat, room), 0 = none (see `subValues`). */
   sub: Uint32Array;
   /** bit 0: date-only; bit 1: point event. */
   flags: Uint8Array;
@@ -86,13 +94,17 @@ export interface PresenceChunk {
 
 /** Presence with the store's dictionary ids, as returned by the per-person and per-place reads. */
 export interface StoredPresence extends Presence {
+  /** The identifier's dictionary id, as in scan chunks. */
   identId: number;
+  /** The place's dictionary id, as in scan chunks. */
   placeDictId: number;
 }
 
 /** A contact query pushed down to a store (see src/trace for the rule semantics). */
 export interface PlaceWindowQuery {
+  /** Kind of the place. */
   placeKind: Presence['placeKind'];
+  /** Key of the place within its kind. */
   placeId: string;
   /** Epoch seconds: return presences whose [start, end) overlaps [from, to). */
   from: number;
@@ -101,6 +113,7 @@ export interface PlaceWindowQuery {
 
 /** What a purge removed. */
 export interface PurgeResult {
+  /** Presences deleted. */
   removed: number;
   /** Earliest and latest start of the removed presences (epoch seconds), null when nothing was removed. */
   oldestStart: number | null;
@@ -109,10 +122,15 @@ export interface PurgeResult {
 
 /** Sizes of what a store holds. */
 export interface StoreStats {
+  /** Stored presences. */
   presences: number;
+  /** Identifiers in the dictionary (every identifier a presence named). */
   identifiers: number;
+  /** Places in the dictionary (named by a presence or a places file). */
   places: number;
+  /** Stored identity links. */
   identityLinks: number;
+  /** Stored people records. */
   people: number;
   /** Earliest and latest presence start (epoch seconds), null when empty. */
   minStart: number | null;

@@ -167,6 +167,32 @@ export function runRecordsStoreContract(name: string, target: ContractTarget | u
       expect(f).toMatchObject({ temperature: 37.4, notes: '电话号码错误', namedContacts: ['phone:13900000000'], correctedIds: ['id_card:Y2'] });
     });
 
+    it('writes and reads in batches: many leads, commands, events, exposures and statuses at once', async () => {
+      const n = 700; // more than one statement's worth of rows on either backend
+      await sut.insertCase(aCase('cb', 'id_card:BATCH'));
+      const leads = Array.from({ length: n }, (_, i) => ({ ...aLead(`bl${i}`, 'cb', `id_card:B${i}`), commandId: `bk${i}` }));
+      await sut.transaction(async (tx) => {
+        await tx.insertLeads(leads);
+        await tx.insertCommands(leads.map((l, i) => aCommand(`bk${i}`, l, '2020-01-26T00:00:00.000Z', i % 2 ? 'P1' : 'P2')));
+        await tx.appendCommandEvents(leads.map((_, i) => anEvent(`bk${i}`, 1)));
+        await tx.insertExposures(leads.map((l, i) => ({
+          id: `bx${i}`, caseId: 'cb', personKey: l.personKey, ids: l.ids, degree: 1 as const, category: 'close' as const, viaPersonKey: null,
+          risk: 10, evidence: { i }, disposition: 'new_lead' as const, leadId: l.id, createdAt: T0,
+        })));
+        await tx.putPersonStatuses(leads.map((l) => ({ personKey: l.personKey, ids: l.ids, status: 'contact' as const, jurisdiction: 'P1', caseId: null, since: T0, updatedAt: T0 })));
+      });
+      const keys = leads.map((l) => l.personKey);
+      expect((await sut.openLeadsOf([...keys, 'id_card:nobody'])).size).toBe(n);
+      expect((await sut.getPersonStatuses(keys)).get('id_card:B699')?.status).toBe('contact');
+      expect(await sut.countCommands({ caseId: 'cb' })).toBe(n);
+      expect(await sut.countCommands({ caseId: 'cb', jurisdictions: ['P2'] })).toBe(n / 2);
+      expect((await sut.listExposures({ caseId: 'cb' })).length).toBe(n);
+      expect((await sut.commandEvents('bk699'))[0].kind).toBe('pushed');
+      // The one-open-lead rule holds for batches too, and a failed batch writes nothing.
+      await expect(sut.transaction((tx) => tx.insertLeads([aLead('dup1', 'cb', 'id_card:NEW'), aLead('dup2', 'cb', 'id_card:B1')]))).rejects.toBeInstanceOf(SqlConstraintError);
+      expect(await sut.getLead('dup1')).toBeNull();
+    });
+
     it('commits a transaction all or nothing', async () => {
       await expect(
         sut.transaction(async (tx) => {

@@ -246,6 +246,10 @@ export interface RecordsOps {
   getPersonStatus(personKey: string): Promise<PersonStatusRecord | null>;
   /** Inserts or replaces a person's status. */
   putPersonStatus(row: PersonStatusRecord): Promise<void>;
+  /** Statuses of several people at once (absent keys are unknown people). */
+  getPersonStatuses(personKeys: readonly string[]): Promise<Map<string, PersonStatusRecord>>;
+  /** Inserts or replaces several statuses in few statements (a trace's contacts). */
+  putPersonStatuses(rows: readonly PersonStatusRecord[]): Promise<void>;
   /** People whose status is one of these (all when empty), in these jurisdictions (all when absent). */
   listPersonStatuses(statuses: readonly PersonStatus[], jurisdictions?: readonly string[]): Promise<PersonStatusRecord[]>;
 
@@ -264,11 +268,17 @@ export interface RecordsOps {
   caseEvents(caseId: string): Promise<CaseEventRecord[]>;
 
   insertExposure(row: ExposureRecord): Promise<void>;
+  /** Inserts several exposures in few statements. */
+  insertExposures(rows: readonly ExposureRecord[]): Promise<void>;
   /** Exposures of a case or of a person, oldest first. */
   listExposures(filter: { caseId?: string; personKey?: string; leadId?: string }): Promise<ExposureRecord[]>;
 
   /** Inserts a lead; a second open lead for the same person is a SqlConstraintError('unique'). */
   insertLead(row: LeadRecord): Promise<void>;
+  /** Inserts several leads in few statements; the one-open-lead rule applies to each. */
+  insertLeads(rows: readonly LeadRecord[]): Promise<void>;
+  /** The open leads of several people, by person key. */
+  openLeadsOf(personKeys: readonly string[]): Promise<Map<string, LeadRecord>>;
   /** Replaces a lead by id. */
   updateLead(row: LeadRecord): Promise<void>;
   getLead(id: string): Promise<LeadRecord | null>;
@@ -278,6 +288,8 @@ export interface RecordsOps {
   listLeads(filter?: LeadFilter): Promise<LeadRecord[]>;
 
   insertCommand(row: CommandRecord): Promise<void>;
+  /** Inserts several commands in few statements. */
+  insertCommands(rows: readonly CommandRecord[]): Promise<void>;
   /**
    * Replaces a command if its stored version is `row.version - 1`; returns false (and changes
    * nothing) when someone else updated it first.
@@ -290,6 +302,8 @@ export interface RecordsOps {
   countCommands(filter?: CommandFilter): Promise<number>;
   /** Appends to a command's history (seq must be the next one, or a SqlConstraintError). */
   appendCommandEvent(row: CommandEventRecord): Promise<void>;
+  /** Appends several events (of new commands, typically their `pushed` event) in few statements. */
+  appendCommandEvents(rows: readonly CommandEventRecord[]): Promise<void>;
   /** A command's history in order. */
   commandEvents(commandId: string): Promise<CommandEventRecord[]>;
 

@@ -190,6 +190,41 @@ const commandValues = (c: CommandRecord): SqlValue[] => [
   c.id, c.leadId, c.caseId, c.personKey, c.type, c.priority, c.jurisdiction, c.state, c.deadline, c.overdue ? 1 : 0,
   c.escalationLevel, c.escalatedTo, c.createdAt, c.updatedAt, c.version,
 ];
+/**
+ * Multi-row INSERT in chunks: one statement per few hundred rows instead of one per row, which is what
+ * makes a trace's fifty leads one round trip on PostgreSQL rather than fifty.
+ */
+async function insertMany(db: SqlConnection, table: string, cols: string, rows: readonly SqlValue[][], suffix = ''): Promise<void> {
+  if (!rows.length) return;
+  const width = rows[0].length;
+  const perChunk = Math.max(1, Math.floor(30_000 / width));
+  for (let i = 0; i < rows.length; i += perChunk) {
+    const chunk = rows.slice(i, i + perChunk);
+    const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+    await db.execute(`INSERT INTO ${table} (${cols}) VALUES ${chunk.map(() => tuple).join(', ')}${suffix}`, chunk.flat());
+  }
+}
+
+/** Runs `fn` over the keys in chunks small enough for any backend's parameter limit. */
+async function chunked<T>(keys: readonly string[], fn: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < keys.length; i += 5000) out.push(...(await fn(keys.slice(i, i + 5000))));
+  return out;
+}
+
+const PERSON_COLS = 'person_key, ids, status, jurisdiction, case_id, since, updated_at';
+const personValues = (p: PersonStatusRecord): SqlValue[] => [p.personKey, json(p.ids), p.status, p.jurisdiction, p.caseId, p.since, p.updatedAt];
+const PERSON_UPSERT = ` ON CONFLICT (person_key) DO UPDATE SET ids = excluded.ids, status = excluded.status, jurisdiction = excluded.jurisdiction,
+  case_id = excluded.case_id, since = excluded.since, updated_at = excluded.updated_at`;
+const EXPOSURE_COLS = 'id, case_id, person_key, ids, degree, category, via_person_key, risk, evidence, disposition, lead_id, created_at';
+const exposureValues = (x: ExposureRecord): SqlValue[] => [
+  x.id, x.caseId, x.personKey, json(x.ids), x.degree, x.category, x.viaPersonKey, x.risk, json(x.evidence), x.disposition, x.leadId, x.createdAt,
+];
+const EVENT_COLS = 'command_id, seq, at, kind, actor_user_id, actor_role, actor_jurisdiction, from_state, to_state, from_jurisdiction, to_jurisdiction, reason, data';
+const eventValues = (e: CommandEventRecord): SqlValue[] => [
+  e.commandId, e.seq, e.at, e.kind, e.actorUserId, e.actorRole, e.actorJurisdiction, e.fromState, e.toState, e.fromJurisdiction, e.toJurisdiction, e.reason, json(e.data),
+];
+
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 const assignments = (cols: string): string =>
   cols.split(', ').slice(1).map((c) => `${c} = ?`).join(', ');
@@ -242,12 +277,19 @@ function ops(db: SqlConnection): RecordsOps {
       return r ? toPerson(r) : null;
     },
     async putPersonStatus(p) {
-      await db.execute(
-        `INSERT INTO person_status (person_key, ids, status, jurisdiction, case_id, since, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (person_key) DO UPDATE SET ids = excluded.ids, status = excluded.status, jurisdiction = excluded.jurisdiction,
-           case_id = excluded.case_id, since = excluded.since, updated_at = excluded.updated_at`,
-        [p.personKey, json(p.ids), p.status, p.jurisdiction, p.caseId, p.since, p.updatedAt],
-      );
+      await insertMany(db, 'person_status', PERSON_COLS, [personValues(p)], PERSON_UPSERT);
+    },
+    async putPersonStatuses(rows) {
+      // One row per person per statement: an upsert may not touch the same key twice.
+      const last = new Map(rows.map((r) => [r.personKey, r]));
+      await insertMany(db, 'person_status', PERSON_COLS, [...last.values()].map(personValues), PERSON_UPSERT);
+    },
+    async getPersonStatuses(keys) {
+      const rows = await chunked([...new Set(keys)], (chunk) => {
+        const params: SqlValue[] = [];
+        return db.query(`SELECT * FROM person_status WHERE ${inList('person_key', chunk, params)}`, params);
+      });
+      return new Map(rows.map((r) => [String(r.person_key), toPerson(r)]));
     },
     async listPersonStatuses(statuses, jurisdictions) {
       const params: SqlValue[] = [];
@@ -305,11 +347,10 @@ function ops(db: SqlConnection): RecordsOps {
     },
 
     async insertExposure(x) {
-      await db.execute(
-        `INSERT INTO exposures (id, case_id, person_key, ids, degree, category, via_person_key, risk, evidence, disposition, lead_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [x.id, x.caseId, x.personKey, json(x.ids), x.degree, x.category, x.viaPersonKey, x.risk, json(x.evidence), x.disposition, x.leadId, x.createdAt],
-      );
+      await insertMany(db, 'exposures', EXPOSURE_COLS, [exposureValues(x)]);
+    },
+    async insertExposures(rows) {
+      await insertMany(db, 'exposures', EXPOSURE_COLS, rows.map(exposureValues));
     },
     async listExposures(f) {
       const params: SqlValue[] = [];
@@ -326,6 +367,16 @@ function ops(db: SqlConnection): RecordsOps {
 
     async insertLead(l) {
       await db.execute(`INSERT INTO leads (${LEAD_COLS}) VALUES (${placeholders(16)})`, leadValues(l));
+    },
+    async insertLeads(rows) {
+      await insertMany(db, 'leads', LEAD_COLS, rows.map(leadValues));
+    },
+    async openLeadsOf(keys) {
+      const rows = await chunked([...new Set(keys)], (chunk) => {
+        const params: SqlValue[] = [];
+        return db.query(`SELECT * FROM leads WHERE status = 'open' AND ${inList('person_key', chunk, params)}`, params);
+      });
+      return new Map(rows.map((r) => [String(r.person_key), toLead(r)]));
     },
     async updateLead(l) {
       const [id, ...rest] = leadValues(l);
@@ -357,6 +408,9 @@ function ops(db: SqlConnection): RecordsOps {
     async insertCommand(c) {
       await db.execute(`INSERT INTO commands (${COMMAND_COLS}) VALUES (${placeholders(15)})`, commandValues(c));
     },
+    async insertCommands(rows) {
+      await insertMany(db, 'commands', COMMAND_COLS, rows.map(commandValues));
+    },
     async updateCommand(c) {
       const [id, ...rest] = commandValues(c);
       const { changes } = await db.execute(`UPDATE commands SET ${assignments(COMMAND_COLS)} WHERE id = ? AND version = ?`, [
@@ -382,12 +436,10 @@ function ops(db: SqlConnection): RecordsOps {
       return num(r?.n ?? 0);
     },
     async appendCommandEvent(e) {
-      await db.execute(
-        `INSERT INTO command_events (command_id, seq, at, kind, actor_user_id, actor_role, actor_jurisdiction, from_state, to_state,
-           from_jurisdiction, to_jurisdiction, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.commandId, e.seq, e.at, e.kind, e.actorUserId, e.actorRole, e.actorJurisdiction, e.fromState, e.toState,
-          e.fromJurisdiction, e.toJurisdiction, e.reason, json(e.data)],
-      );
+      await insertMany(db, 'command_events', EVENT_COLS, [eventValues(e)]);
+    },
+    async appendCommandEvents(rows) {
+      await insertMany(db, 'command_events', EVENT_COLS, rows.map(eventValues));
     },
     async commandEvents(commandId) {
       return (await db.query('SELECT * FROM command_events WHERE command_id = ? ORDER BY seq', [commandId])).map(toCommandEvent);

@@ -97,6 +97,11 @@ export class LiveIndex {
   private queue: Promise<void> = Promise.resolve();
   constructor(readonly index: PresenceIndex, private readonly store: IndexStoreReads) {}
 
+  /** Resolves when every batch handed in so far is visible to queries. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
   /** The ingest listener: call after each committed batch. Resolves when the rows are visible. */
   onPresencesCommitted(chunk: PresenceChunk): Promise<void> {
     // Chained so batches become visible in commit order even though name lookups are async.

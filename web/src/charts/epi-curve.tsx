@@ -10,6 +10,7 @@ import { dayRange, niceStep } from './scale.ts';
 export interface EpiPoint { date: string; status: string; count: number }
 
 export const STATUS_COLORS: Record<string, string> = {
+  cases: '#c62828',
   confirmed: '#c62828',
   asymptomatic: '#ef8d32',
   suspected: '#8e7cc3',
@@ -81,7 +82,7 @@ export function EpiCurve({ data, height = 220 }: { data: readonly EpiPoint[]; he
     <figure className="chart" ref={wrapRef}>
       <canvas ref={canvasRef} role="img" data-testid="epi-curve" className="chart-canvas" aria-label={`${t('chart.epiLabel')}: ${total}`} />
       <figcaption className="legend">
-        {STACK.map((s) => <span key={s}><i className="sw" style={{ background: STATUS_COLORS[s] }} />{t(`status.${s}`)}</span>)}
+        {[...new Set(data.map((p) => p.status))].map((s) => <span key={s}><i className="sw" style={{ background: STATUS_COLORS[s] ?? '#777' }} />{t(`status.${s}`, { defaultValue: s })}</span>)}
       </figcaption>
     </figure>
   );

@@ -70,13 +70,16 @@ export function ChainGraph({ data, height = 460, initiallyExpanded, onSelect }: 
     const chainPath = new Path2D(), contactPath = new Path2D();
     for (const [a, b] of layout.edges) {
       const na = layout.nodes[a], nb = layout.nodes[b];
+      const ax = sx(na.x), ay = sy(na.y), bx = sx(nb.x), by = sy(nb.y);
+      // An edge whose both ends are off the same side of the screen cannot cross it.
+      if ((ax < 0 && bx < 0) || (ax > W && bx > W) || (ay < 0 && by < 0) || (ay > H && by > H)) continue;
       const p = nb.kind === 'case' ? chainPath : contactPath;
-      p.moveTo(sx(na.x), sy(na.y));
+      p.moveTo(ax, ay);
       if (nb.kind === 'case') {
         // A gentle S-curve between generations reads better than straight lines crossing.
-        const my = (sy(na.y) + sy(nb.y)) / 2;
-        p.bezierCurveTo(sx(na.x), my, sx(nb.x), my, sx(nb.x), sy(nb.y));
-      } else p.lineTo(sx(nb.x), sy(nb.y));
+        const my = (ay + by) / 2;
+        p.bezierCurveTo(ax, my, bx, my, bx, by);
+      } else p.lineTo(bx, by);
     }
     ctx.lineWidth = 1; ctx.strokeStyle = 'rgba(150, 160, 175, 0.7)'; ctx.stroke(contactPath);
     ctx.lineWidth = Math.max(0.6, Math.min(2, cam.s * 1.5)); ctx.strokeStyle = 'rgba(120, 40, 40, 0.55)'; ctx.stroke(chainPath);
@@ -89,8 +92,9 @@ export function ChainGraph({ data, height = 460, initiallyExpanded, onSelect }: 
       const p = batches.get(color) ?? new Path2D();
       const r = Math.max(1.5, n.r * cam.s);
       const x = sx(n.x), y = sy(n.y);
-      p.moveTo(x + r, y);
-      if (n.kind === 'cluster') p.rect(x - r, y - r, 2 * r, 2 * r); else p.arc(x, y, r, 0, Math.PI * 2);
+      // Tiny nodes as squares: at that size they look the same and cost far less than arcs.
+      if (n.kind === 'cluster' || r < 2.5) p.rect(x - r, y - r, 2 * r, 2 * r);
+      else { p.moveTo(x + r, y); p.arc(x, y, r, 0, Math.PI * 2); }
       batches.set(color, p);
     }
     for (const [color, p] of batches) { ctx.fillStyle = color; ctx.fill(p); }

@@ -60,6 +60,12 @@ function roadWidth(props: Record<string, unknown>): { width: number; major: bool
   return { width: 1.4, major: false };
 }
 
+/** A label short enough for a map: "Cixi" rather than "Cixi District Bureau" (the legend says the level). */
+export function shortName(p: JurisdictionProps, lang: string): string {
+  if (lang.startsWith('zh')) return p.name.replace(/(公安局|派出所)$/, '');
+  return (p.name_en || p.name).replace(/\s+(District Bureau|Police Station|Public Security Bureau|Bureau|Community)$/i, '');
+}
+
 export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
   const { t, i18n } = useTranslation();
   const height = props.height ?? 420;
@@ -106,6 +112,20 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
       })
       .sort((a, b) => a.level - b.level);
   }, [props.jurisdictions, k]);
+
+  // Counts summed up the tree, so a district shows the cases of all its communities when zoomed out.
+  const rolled = useMemo(() => {
+    const parentOf = new Map((props.jurisdictions?.features ?? []).map((f) => [f.properties.code, f.properties.parent ?? null]));
+    const up = (counts: ReadonlyMap<string, number> | undefined): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const [code, n] of counts ?? []) {
+        let cur: string | null | undefined = code;
+        for (let depth = 0; cur && depth < 8; depth++) { out.set(cur, (out.get(cur) ?? 0) + n); cur = parentOf.get(cur); }
+      }
+      return out;
+    };
+    return { cases: up(props.caseCounts), leads: up(props.leadCounts) };
+  }, [props.jurisdictions, props.caseCounts, props.leadCounts]);
 
   const roadPaths = useMemo(
     () => (props.roads?.features ?? []).filter((f) => f.geometry).map((f) => ({ path: toPath(f.geometry as Geometry, k, false), ...roadWidth(f.properties ?? {}) })),
@@ -200,6 +220,30 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
       });
     }
 
+    // Cases (red circles) and open leads (orange diamonds) per unit, at the level that fits the zoom.
+    const bubbleLevel = Math.min(finest, v.scale > 900 ? 3 : v.scale > 350 ? 2 : 1);
+    ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.font = 'bold 10px system-ui, sans-serif';
+    for (const p of prepared) {
+      if (p.level !== bubbleLevel || !p.anchor) continue;
+      const cases = rolled.cases.get(p.feature.properties.code) ?? 0;
+      const leads = rolled.leads.get(p.feature.properties.code) ?? 0;
+      if (!cases && !leads) continue;
+      const x = sx(p.anchor[0]), y = sy(p.anchor[1]) + 16;
+      if (x < -30 || y < -30 || x > W + 30 || y > H + 30) continue;
+      if (leads) {
+        const r = Math.min(14, 4 + 1.5 * Math.sqrt(leads));
+        const lx = x + (cases ? 12 : 0);
+        ctx.beginPath(); ctx.moveTo(lx, y - r); ctx.lineTo(lx + r, y); ctx.lineTo(lx, y + r); ctx.lineTo(lx - r, y); ctx.closePath();
+        ctx.fillStyle = 'rgba(224, 138, 0, 0.9)'; ctx.fill(); ctx.strokeStyle = '#fff'; ctx.lineWidth = 1; ctx.stroke();
+      }
+      if (cases) {
+        const r = Math.min(18, 6 + 2 * Math.sqrt(cases));
+        ctx.beginPath(); ctx.arc(x, y, r, 0, Math.PI * 2);
+        ctx.fillStyle = 'rgba(198, 40, 40, 0.92)'; ctx.fill(); ctx.strokeStyle = '#fff'; ctx.lineWidth = 1.5; ctx.stroke();
+        ctx.fillStyle = '#fff'; ctx.fillText(cases > 999 ? `${Math.round(cases / 100) / 10}k` : String(cases), x, y);
+      }
+    }
+
     // Labels, largest units first; skip any that would overlap one already placed.
     const placed: [number, number, number, number][] = [];
     const lang = i18n.language;
@@ -209,10 +253,8 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
       ctx.font = `${level === 1 ? '600 14px' : level === 2 ? '500 12px' : '11px'} system-ui, "Noto Sans CJK SC", sans-serif`;
       for (const p of prepared) {
         if (p.level !== level || !p.anchor) continue;
-        const name = lang.startsWith('zh') ? p.feature.properties.name : p.feature.properties.name_en || p.feature.properties.name;
-        const n = props.caseCounts?.get(p.feature.properties.code);
-        const leads = props.leadCounts?.get(p.feature.properties.code);
-        const text = n || leads ? `${name} ${n ?? 0}/${leads ?? 0}` : name;
+        const name = shortName(p.feature.properties, lang);
+        const text = name;
         const x = sx(p.anchor[0]), y = sy(p.anchor[1]);
         const w = ctx.measureText(text).width + 6, h = level === 1 ? 18 : 15;
         const box: [number, number, number, number] = [x - w / 2, y - h / 2, x + w / 2, y + h / 2];
@@ -239,7 +281,7 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
     ctx.beginPath(); ctx.moveTo(W - 20, 12); ctx.lineTo(W - 26, 28); ctx.lineTo(W - 14, 28); ctx.closePath();
     ctx.fillStyle = '#333'; ctx.fill();
     ctx.font = 'bold 10px system-ui, sans-serif'; ctx.textAlign = 'center'; ctx.fillText('N', W - 20, 38);
-  }, [canvasRef, v, size, prepared, roadPaths, props.caseCounts, props.leadCounts, props.points, props.path, hover, i18n.language]);
+  }, [canvasRef, v, size, prepared, roadPaths, props.caseCounts, props.leadCounts, rolled, props.points, props.path, hover, i18n.language]);
 
   const zoom = useCallback((factor: number, x?: number, y?: number) => {
     if (!v) return;
@@ -325,7 +367,7 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
         <span><i className="sw sw-lead" />{t('map.leads')}</span>
         {props.path ? <span><i className="sw sw-path" />{t('map.path')}</span> : null}
         <span><i className="sw sw-road" />{t('map.roads')}</span>
-        {hoverName ? <strong>{hoverName}</strong> : null}
+        {hoverName ? <strong>{hoverName}{hover && (rolled.cases.get(hover) || rolled.leads.get(hover)) ? ` · ${t('map.cases')} ${rolled.cases.get(hover) ?? 0} · ${t('map.leads')} ${rolled.leads.get(hover) ?? 0}` : ''}</strong> : null}
       </div>
     </div>
   );

@@ -60,13 +60,14 @@ export function placeOfEvidence(evidence: unknown): string | undefined {
   return typeof first?.contact?.place === 'string' ? first.contact.place : undefined;
 }
 
-/** Every lead in scope, page by page (the API serves at most 5,000 a request). */
+/** Every lead in scope, page by page (the API serves at most 5,000 a request), four pages at a time. */
 async function allLeads(): Promise<LeadOut[]> {
+  const PAGE = 5000;
   const out: LeadOut[] = [];
-  for (let offset = 0; offset < 100_000; offset += 5000) {
-    const page = await api.leads({ limit: 5000, offset });
-    out.push(...page);
-    if (page.length < 5000) break;
+  for (let offset = 0; offset < 200_000; offset += 4 * PAGE) {
+    const pages = await Promise.all([0, 1, 2, 3].map((k) => api.leads({ limit: PAGE, offset: offset + k * PAGE })));
+    for (const page of pages) out.push(...page);
+    if (pages.some((page) => page.length < PAGE)) break;
   }
   return out;
 }

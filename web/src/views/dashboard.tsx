@@ -4,7 +4,7 @@
  */
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, type CaseOut } from '../api/endpoints.ts';
+import { api } from '../api/endpoints.ts';
 import { useAsync } from '../components/use-async.ts';
 import { LiveBadge, useLive } from '../components/live.tsx';
 import { jurisdictionNamer, useBasemap } from '../components/geo-data.ts';
@@ -16,31 +16,21 @@ import { formatTime } from '../components/format.ts';
 /** Statuses that count as "under isolation" on the dashboard. */
 const ISOLATION_STATUSES = ['home_control', 'centralized_isolation', 'hospital'] as const;
 
-/** Cases per onset date (sampling date when there is no onset) and classification. */
-export function epiCurveOf(cases: readonly Pick<CaseOut, 'onset' | 'sampled' | 'classification'>[]): EpiPoint[] {
-  const counts = new Map<string, number>();
-  for (const c of cases) {
-    const date = c.onset ?? c.sampled;
-    if (!date) continue;
-    const key = `${date}|${c.classification}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].map(([key, count]) => {
-    const [date, status] = key.split('|');
-    return { date, status, count };
-  });
-}
+/** How many of the newest cases the dashboard lists. */
+const RECENT = 12;
 
 export function DashboardView(): React.JSX.Element {
   const { t, i18n } = useTranslation();
   const summary = useAsync(() => api.dashboard(), []);
-  const cases = useAsync(() => api.cases({ limit: 5000 }), []);
-  const live = useLive(() => { summary.reload(); cases.reload(); }, (type) => type !== 'ingest.progress');
+  // Only the newest cases are fetched (the list is oldest first): the counts and the curve come with the summary.
+  const total = summary.value ? Object.values(summary.value.cases).reduce((a, b) => a + b, 0) : undefined;
+  const recentCases = useAsync(() => (total === undefined ? Promise.resolve([]) : api.cases({ limit: RECENT, offset: Math.max(0, total - RECENT) })), [total]);
+  const live = useLive(() => { summary.reload(); recentCases.reload(); }, (type) => type !== 'ingest.progress');
   const basemap = useBasemap();
   const nameOf = jurisdictionNamer(basemap, i18n.language);
   const s = summary.value;
 
-  const curve = useMemo(() => epiCurveOf(cases.value ?? []), [cases.value]);
+  const curve = useMemo<EpiPoint[]>(() => (summary.value?.epidemicCurve ?? []).map((p) => ({ date: p.date, status: 'cases', count: p.cases })), [summary.value]);
   const { caseCounts, leadCounts } = useMemo(() => {
     const caseCounts = new Map<string, number>();
     const leadCounts = new Map<string, number>();
@@ -54,10 +44,10 @@ export function DashboardView(): React.JSX.Element {
 
   if (summary.error && !s) return <p role="alert" className="error">{t('app.error', { message: summary.error.message })} <button type="button" onClick={summary.reload}>{t('app.retry')}</button></p>;
   if (!s) return <p className="loading">{t('app.loading')}</p>;
-  const total = Object.values(s.cases).reduce((a, b) => a + b, 0);
+  const totalCases = total ?? 0;
   const overdueRows = s.units.filter((r) => r.overdueCommands > 0).sort((a, b) => b.overdueCommands - a.overdueCommands);
   const isolated = ISOLATION_STATUSES.reduce((n, k) => n + (s.people[k] ?? 0), 0);
-  const recent = [...(cases.value ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const recent = [...(recentCases.value ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 
   return (
     <section aria-labelledby="dash-title" className="dashboard">
@@ -66,7 +56,7 @@ export function DashboardView(): React.JSX.Element {
         <LiveBadge live={live} labels={{ live: t('app.live'), offline: t('app.offline') }} />
       </div>
       <div className="kpis" data-testid="kpis">
-        <div className="kpi"><span>{t('dashboard.totalCases')}</span><strong data-testid="kpi-cases">{total}</strong></div>
+        <div className="kpi"><span>{t('dashboard.totalCases')}</span><strong data-testid="kpi-cases">{totalCases}</strong></div>
         <div className="kpi"><span>{t('dashboard.openLeads')}</span><strong data-testid="kpi-leads">{s.openLeads}</strong></div>
         <div className={s.overdueCommands ? 'kpi alert' : 'kpi'}><span>{t('dashboard.overdueCommands')}</span><strong data-testid="kpi-overdue">{s.overdueCommands}</strong></div>
         <div className="kpi"><span>{t('dashboard.underIsolation')}</span><strong data-testid="kpi-isolation">{isolated}</strong></div>
@@ -78,7 +68,7 @@ export function DashboardView(): React.JSX.Element {
             {Object.entries(s.cases).map(([status, n]) => (
               <li key={status}>
                 <span className="bar-label">{t(`status.${status}`, { defaultValue: status })}</span>
-                <span className="bar"><i style={{ width: `${total ? (100 * n) / total : 0}%`, background: STATUS_COLORS[status] ?? '#777' }} /></span>
+                <span className="bar"><i style={{ width: `${totalCases ? (100 * n) / totalCases : 0}%`, background: STATUS_COLORS[status] ?? '#777' }} /></span>
                 <strong>{n}</strong>
               </li>
             ))}
@@ -108,7 +98,7 @@ export function DashboardView(): React.JSX.Element {
           <table data-testid="recent-cases">
             <thead><tr><th scope="col">{t('case.person')}</th><th scope="col">{t('case.status')}</th><th scope="col">{t('case.onset')}</th><th scope="col">{t('case.jurisdiction')}</th></tr></thead>
             <tbody>
-              {recent.length === 0 ? <tr><td colSpan={4} className="muted">{t('app.empty')}</td></tr> : recent.slice(0, 12).map((c) => (
+              {recent.length === 0 ? <tr><td colSpan={4} className="muted">{t('app.empty')}</td></tr> : recent.map((c) => (
                 <tr key={c.id}>
                   <td><a href={href('case', c.id)}>{c.id}</a></td>
                   <td><span className={`tag ${c.classification}`}>{t(`status.${c.classification}`)}</span></td>

@@ -7,7 +7,7 @@
  * other rows of those places, and runs the same rule evaluation as over the in-memory index.
  */
 import { parseSub } from '../../../domain/contact-rules.ts';
-import type { PlaceKind } from '../../../domain/formats.ts';
+import { PLACE_KINDS } from '../../../domain/formats.ts';
 import { SubTable, type Candidate, type CandidateSource, type FirstDegreeRead, type PlaceWindow } from '../../../trace/candidate-source.ts';
 import type { ClickHousePresenceStore, PresenceIdRow } from './clickhouse-presence-store.ts';
 import { sqlList, sqlUInt32 } from './clickhouse-sql.ts';
@@ -26,7 +26,10 @@ const SHARD_LOCAL = { distributed_product_mode: 'local' };
 export class ClickHouseCandidateSource implements CandidateSource {
   readonly name = 'clickhouse';
   private readonly subTable = new SubTable(parseSub);
-  private readonly kinds = new Map<number, PlaceKind>();
+  /** Place kind (index into PLACE_KINDS) by place id; ids are dense, so an array holds every place. */
+  private kindOf = new Uint8Array(0);
+  /** Place ids below this are in `kindOf`. */
+  private kindsUpTo = 0;
   private readonly subTexts = new Map<number, string>();
 
   constructor(private readonly store: ClickHousePresenceStore) {}
@@ -129,13 +132,37 @@ LIMIT 1 BY k, row_key`, SHARD_LOCAL);
     return out;
   }
 
-  /** Adds place kinds and parsed subs, looked up once per id and kept. */
-  private async toCandidates(rows: readonly PresenceIdRow[]): Promise<Candidate[]> {
-    const newPlaces = [...new Set(rows.map((r) => r.place).filter((p) => !this.kinds.has(p)))];
-    if (newPlaces.length) {
-      const kinds = await this.store.placeKindsOf(newPlaces);
-      newPlaces.forEach((p, i) => this.kinds.set(p, kinds[i]));
+  /**
+   * Reads the kinds of the places added since the last read, in one query: a trace then never waits
+   * on a per-place look-up (one byte per place; a city's places fit easily).
+   */
+  private async loadKinds(): Promise<void> {
+    const code = new Map<string, number>(PLACE_KINDS.map((k, i) => [k, i]));
+    const got: [number, number][] = [];
+    let max = this.kindsUpTo - 1;
+    for await (const line of this.store.conn.lines(`SELECT id, kind FROM ${this.store.tables.placeById} WHERE id >= ${sqlUInt32(this.kindsUpTo)}`)) {
+      const tab = line.indexOf('\t');
+      const id = Number(line.slice(0, tab));
+      const kind = code.get(line.slice(tab + 1));
+      if (kind === undefined) throw new Error(`place ${id} has an unknown kind in the dictionary`);
+      got.push([id, kind]);
+      if (id > max) max = id;
     }
+    if (max + 1 > this.kindOf.length) {
+      const grown = new Uint8Array(Math.max(max + 1, this.kindOf.length * 2));
+      grown.set(this.kindOf);
+      this.kindOf = grown;
+    }
+    for (const [id, kind] of got) this.kindOf[id] = kind;
+    this.kindsUpTo = max + 1;
+  }
+
+  /** Adds place kinds and parsed subs (kinds from the loaded table, subs looked up once per id and kept). */
+  private async toCandidates(rows: readonly PresenceIdRow[]): Promise<Candidate[]> {
+    let maxPlace = -1;
+    for (const r of rows) if (r.place > maxPlace) maxPlace = r.place;
+    if (maxPlace >= this.kindsUpTo) await this.loadKinds();
+    if (maxPlace >= this.kindsUpTo) throw new Error(`unknown place dictionary id ${maxPlace}`);
     const newSubs = [...new Set(rows.map((r) => r.sub).filter((s) => s !== 0 && !this.subTexts.has(s)))];
     if (newSubs.length) {
       const texts = await this.store.subValues(newSubs);
@@ -144,7 +171,7 @@ LIMIT 1 BY k, row_key`, SHARD_LOCAL);
     return rows.map((r) => ({
       ident: r.ident,
       place: r.place,
-      placeKind: this.kinds.get(r.place) as PlaceKind,
+      placeKind: PLACE_KINDS[this.kindOf[r.place]],
       start: r.start,
       end: r.end,
       sub: r.sub === 0 ? null : this.subTable.get(this.subTexts.get(r.sub)),

@@ -49,4 +49,20 @@ describe.skipIf(!base)('ClickHousePresenceStore', () => {
     expect((await sut.stats()).presences).toBe(40);
     await sut.close();
   });
+
+  it('routes places to shards by the same rule as the Distributed table', async () => {
+    const sut = await freshStore();
+    // Written through the Distributed table itself, bypassing the store's own routing.
+    const values = Array.from({ length: 24 }, (_, place) => `(${place}, ${1_600_000_000 + place}, ${1_600_000_600 + place}, 1, 0, 0, NULL, NULL, '', ${place + 1})`);
+    await sut.conn.command(`INSERT INTO ${sut.tables.presences} VALUES ${values.join(', ')}`);
+    let seen = 0;
+    for (let i = 0; i < sut.shards.length; i++) {
+      const shard = sut.shards[i];
+      const rows = await shard.conn.rows<{ place: number }>(`SELECT place FROM ${shard.database}.${sut.tables.localPresences}`);
+      for (const r of rows) expect(sut.shardOf(Number(r.place))).toBe(i);
+      seen += rows.length;
+    }
+    expect(seen).toBe(24);
+    await sut.close();
+  });
 });

@@ -4,14 +4,16 @@
  * read is pushed down to the shards (clickhouse-candidate-source.ts), so Node receives only the
  * presences that overlap the case, not the raw rows of the places.
  *
- * Writes: each batch is staged in a Memory table on the server, rows already stored are removed there
- * (a 64-bit hash of identifier, place, start, end, sub and source, checked against the stored rows of
- * the same places and days), and the rest go through the Distributed table. So a batch inserted twice
- * counts once, and a retry after a failure adds only what is missing. The presence tables are
- * ReplacingMergeTree on that hash as a backstop, and reads drop repeats with `LIMIT 1 BY row_key`, so
- * even two writers racing on the same rows never show a presence twice. Why this and not an insert
- * log: the check needs no extra state, is exact for the counts the ingest reports, and costs one
- * pruned read per batch.
+ * Writes: each batch is split by shard (the Distributed table's own rule on place) and staged in a
+ * Memory table on each shard; there, rows already stored are removed (a 64-bit hash of identifier,
+ * place, start, end, sub and source, checked against the shard's stored rows of the same places and
+ * days, pruned by its primary key), and only when every shard has checked does each insert its part
+ * in one statement. So a batch inserted twice counts once, and a retry after a failure adds only what
+ * is missing. The presence tables are ReplacingMergeTree on that hash as a backstop, and reads drop
+ * repeats with `LIMIT 1 BY row_key`, so even two writers racing on the same rows never show a
+ * presence twice. Why this and not an insert log: the check needs no extra state, is exact for the
+ * counts the ingest reports, and costs one pruned read per shard and batch, done on the shards in
+ * parallel.
  *
  * Dictionary ids (identifiers, places, subs) are dense and assigned by the writing process; run one
  * ingest writer per store at a time (as with the embedded store).
@@ -46,6 +48,8 @@ export interface ClickHouseShard {
   database: string;
   /** The shard runs on the server the store talks to (its connection is the store's own). */
   local: boolean;
+  /** The shard's weight in the cluster: its share of the places. */
+  weight: number;
 }
 
 /** A presence row as the pushdown reads return it: dictionary ids and epoch seconds. */
@@ -180,6 +184,8 @@ export class ClickHousePresenceStore implements PresenceStore {
   private readonly places_: Dictionary;
   private readonly subs: Dictionary;
   private versionSeq = 0;
+  /** Shard index per weight slot (see `shardOf`). */
+  private readonly slots: number[] = [];
   private maxDurationCache: { seconds: number; at: number } | undefined;
   private closed = false;
 
@@ -193,6 +199,17 @@ export class ClickHousePresenceStore implements PresenceStore {
     this.idents = new Dictionary('identifier', t.identByKey, t.identById, ['kind', 'value'], splitKindKey, 0);
     this.places_ = new Dictionary('place', t.placeByKey, t.placeById, ['kind', 'place_id'], splitKindKey, 0);
     this.subs = new Dictionary('sub', t.subByKey, t.subById, ['value'], (k) => [k], 1);
+    for (let i = 0; i < shards.length; i++) for (let w = 0; w < shards[i].weight; w++) this.slots.push(i);
+  }
+
+  /**
+   * The shard of a place: the Distributed engine's own rule (`key % total weight`, slots given to the
+   * shards in order by weight), so rows written here and rows written through the Distributed table
+   * land on the same shard. Every presence of a place must sit on one shard: the pushed-down trace
+   * checks a place's overlaps on the shard that owns it.
+   */
+  shardOf(place: number): number {
+    return this.slots[place % this.slots.length];
   }
 
   /**
@@ -203,8 +220,8 @@ export class ClickHousePresenceStore implements PresenceStore {
     const target = parseClickHouseUrl(url);
     const conn = connectClickHouse(target);
     try {
-      const replicas = await conn.rows<{ shard_num: number; host_address: string; is_local: number; default_database: string }>(
-        `SELECT shard_num, host_address, is_local, default_database FROM system.clusters
+      const replicas = await conn.rows<{ shard_num: number; shard_weight: number; host_address: string; is_local: number; default_database: string }>(
+        `SELECT shard_num, shard_weight, host_address, is_local, default_database FROM system.clusters
 WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_num`,
       );
       if (replicas.length === 0) {
@@ -224,6 +241,7 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
           conn: local ? conn : connectClickHouse({ ...target, httpUrl: `http://${host}:${port}` }),
           database: sqlName(r.default_database),
           local,
+          weight: Math.max(1, num(r.shard_weight)),
         };
       });
       const store = new ClickHousePresenceStore(conn, target, shards);
@@ -240,11 +258,13 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
       for (const sql of shardDdl(this.target.database, shard.database)) await shard.conn.command(sql);
     }
     for (const sql of storeDdl(this.target.database, this.target.cluster, this.shards[0].database)) await this.conn.command(sql);
-    // Staging tables are Memory tables of one batch; any left by a crashed writer are dropped here.
-    const leftovers = await this.conn.rows<{ name: string }>(
-      `SELECT name FROM system.tables WHERE database = ${sqlString(this.target.database)} AND name LIKE 'stage\\_%'`,
-    );
-    for (const { name } of leftovers) await this.conn.command(`DROP TABLE IF EXISTS ${this.target.database}.${sqlName(name)}`);
+    // Staging tables are Memory tables of one batch on each shard; any left by a crashed writer go here.
+    for (const shard of this.shards) {
+      const left = await shard.conn.rows<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = ${sqlString(shard.database)} AND name LIKE ${sqlString(`${this.tables.localPresences}\\_stage\\_%`)}`,
+      );
+      for (const { name } of left) await shard.conn.command(`DROP TABLE IF EXISTS ${shard.database}.${sqlName(name)}`);
+    }
     for (const d of [this.idents, this.places_, this.subs]) {
       const r = await this.conn.rows<{ n: string; hi: number }>(`SELECT count() AS n, max(id) AS hi FROM ${d.byId}`);
       const count = num(r[0].n);
@@ -370,53 +390,77 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
       const identIds = await this.lookupIds(this.idents, identKeys, true);
       const placeIds = await this.lookupIds(this.places_, placeKeys, true);
       const subIds = await this.lookupIds(this.subs, rows.flatMap((p) => (p.sub ? [p.sub] : [])), true);
-      let lo = MAX_U32;
-      let hi = 0;
-      let text = '';
+      // Rows go straight to the shard that owns their place; each shard checks for duplicates
+      // against its own rows, pruned by its primary key, and takes its part in one insert.
+      const parts = this.shards.map(() => ({ text: '', rows: 0, lo: MAX_U32, hi: 0 }));
       for (let i = 0; i < rows.length; i++) {
         const p = rows[i];
-        if (p.start < lo) lo = p.start;
-        if (p.start > hi) hi = p.start;
+        const place = placeIds.get(placeKeys[i]) as number;
+        const part = parts[this.shardOf(place)];
+        if (p.start < part.lo) part.lo = p.start;
+        if (p.start > part.hi) part.hi = p.start;
+        part.rows++;
         const flags = (p.dateOnly ? 1 : 0) | (p.pointEvent ? 2 : 0);
-        text +=
-          `${identIds.get(identKeys[i])}\t${placeIds.get(placeKeys[i])}\t${p.start}\t${p.end}\t` +
+        part.text +=
+          `${identIds.get(identKeys[i])}\t${place}\t${p.start}\t${p.end}\t` +
           `${p.sub ? subIds.get(p.sub) : 0}\t${flags}\t${tsvNullable(p.lat)}\t${tsvNullable(p.lon)}\t${p.source ? tsvField(p.source) : ''}\n`;
       }
-      const db = this.target.database;
-      const stage = `${db}.stage_${process.pid}_${++stageSeq}_${Math.floor(Math.random() * 1e9)}`;
-      const fresh = `${stage}_new`;
+      const tag = `${process.pid}_${++stageSeq}_${Math.floor(Math.random() * 1e9)}`;
+      const work = this.shards
+        .map((shard, i) => ({ shard, part: parts[i], stage: `${shard.database}.${this.tables.localPresences}_stage_${tag}`, fresh: 0 }))
+        .filter((w) => w.part.rows > 0);
       try {
-        await this.conn.command(`CREATE TABLE ${stage} (ident UInt32, place UInt32, start_s UInt32, end_s UInt32, sub UInt32,
+        await Promise.all(
+          work.map(async (w) => {
+            const { conn, database } = w.shard;
+            await conn.command(`CREATE TABLE ${w.stage} (ident UInt32, place UInt32, start_s UInt32, end_s UInt32, sub UInt32,
   flags UInt8, lat Nullable(Float64), lon Nullable(Float64), source String) ENGINE = Memory`);
-        await this.conn.insertTsv(stage, ['ident', 'place', 'start_s', 'end_s', 'sub', 'flags', 'lat', 'lon', 'source'], text);
-        // The duplicate check reads only the batch's places (primary key) and days (partitions).
-        await this.conn.command(`CREATE TABLE ${fresh} ENGINE = Memory AS
+            await conn.insertTsv(w.stage, ['ident', 'place', 'start_s', 'end_s', 'sub', 'flags', 'lat', 'lon', 'source'], w.part.text);
+            await conn.command(`CREATE TABLE ${w.stage}_new ENGINE = Memory AS
 SELECT place, start_s, end_s, ident, sub, flags, lat, lon, source, row_key
-FROM (SELECT *, cityHash64(ident, place, start_s, end_s, sub, source) AS row_key FROM ${stage})
+FROM (SELECT *, cityHash64(ident, place, start_s, end_s, sub, source) AS row_key FROM ${w.stage})
 WHERE row_key NOT IN (
-  SELECT row_key FROM ${this.tables.presences}
-  WHERE place GLOBAL IN (SELECT DISTINCT place FROM ${stage}) AND start_s >= ${sqlUInt32(lo)} AND start_s <= ${sqlUInt32(hi)})
+  SELECT row_key FROM ${database}.${this.tables.localPresences}
+  WHERE place IN (SELECT place FROM ${w.stage}) AND start_s >= ${sqlUInt32(w.part.lo)} AND start_s <= ${sqlUInt32(w.part.hi)})
 LIMIT 1 BY row_key`);
-        const inserted = num((await this.conn.rows<{ n: string }>(`SELECT count() AS n FROM ${fresh}`))[0].n);
-        if (inserted > 0) {
-          await this.conn.command(`INSERT INTO ${this.tables.presences} SELECT * FROM ${fresh}`);
-          await this.conn.command(`INSERT INTO ${this.tables.maxDuration} SELECT max(end_s - start_s) FROM ${fresh}`);
+            w.fresh = num((await conn.rows<{ n: string }>(`SELECT count() AS n FROM ${w.stage}_new`))[0].n);
+          }),
+        );
+        // Only once every shard has checked its part: a failure before here writes nothing.
+        let longest = -1;
+        await Promise.all(
+          work.map(async (w) => {
+            if (w.fresh === 0) return;
+            await w.shard.conn.command(`INSERT INTO ${w.shard.database}.${this.tables.localPresences} SELECT * FROM ${w.stage}_new`);
+            const r = await w.shard.conn.rows<{ d: number }>(`SELECT max(end_s - start_s) AS d FROM ${w.stage}_new`);
+            longest = Math.max(longest, num(r[0].d));
+          }),
+        );
+        if (longest >= 0) {
+          await this.conn.command(`INSERT INTO ${this.tables.maxDuration} VALUES (${sqlUInt32(longest)})`);
           this.maxDurationCache = undefined;
         }
+        const inserted = work.reduce((n, w) => n + w.fresh, 0);
         const result: PresenceInsertResult = { inserted, duplicates: rows.length - inserted };
-        if (options.returnChunk) result.chunk = await this.readChunk(`SELECT ident, place, start_s, end_s, sub, flags FROM ${fresh}`, inserted);
+        if (options.returnChunk) {
+          const chunks_: PresenceChunk[] = [];
+          for (const w of work) chunks_.push(await this.readChunk(w.shard.conn, `SELECT ident, place, start_s, end_s, sub, flags FROM ${w.stage}_new`, w.fresh));
+          result.chunk = concatChunks(chunks_, inserted);
+        }
         return result;
       } finally {
-        await this.conn.command(`DROP TABLE IF EXISTS ${fresh}`).catch(() => undefined);
-        await this.conn.command(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
+        for (const w of work) {
+          await w.shard.conn.command(`DROP TABLE IF EXISTS ${w.stage}_new`).catch(() => undefined);
+          await w.shard.conn.command(`DROP TABLE IF EXISTS ${w.stage}`).catch(() => undefined);
+        }
       }
     });
   }
 
-  private async readChunk(sql: string, size: number): Promise<PresenceChunk> {
+  private async readChunk(conn: ClickHouseConnection, sql: string, size: number): Promise<PresenceChunk> {
     const chunk = emptyChunk(size);
     let n = 0;
-    for await (const line of this.conn.lines(sql)) {
+    for await (const line of conn.lines(sql)) {
       const f = line.split('\t');
       chunk.ident[n] = num(f[0]);
       chunk.place[n] = num(f[1]);
@@ -875,6 +919,22 @@ function emptyChunk(n: number): PresenceChunk {
     sub: new Uint32Array(n),
     flags: new Uint8Array(n),
   };
+}
+
+function concatChunks(parts: readonly PresenceChunk[], n: number): PresenceChunk {
+  if (parts.length === 1) return parts[0];
+  const out = emptyChunk(n);
+  let off = 0;
+  for (const c of parts) {
+    out.ident.set(c.ident.subarray(0, c.length), off);
+    out.place.set(c.place.subarray(0, c.length), off);
+    out.start.set(c.start.subarray(0, c.length), off);
+    out.end.set(c.end.subarray(0, c.length), off);
+    out.sub.set(c.sub.subarray(0, c.length), off);
+    out.flags.set(c.flags.subarray(0, c.length), off);
+    off += c.length;
+  }
+  return off === n ? out : sliceChunk(out, off);
 }
 
 function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {

@@ -139,7 +139,7 @@ let stagingSeq = 0;
 export interface DuckDbPresenceStoreOptions {
   /** Who opens the file (`cordon serve`, `cordon ingest`); written next to it so a second process can say who holds it. */
   owner?: string;
-  /** DuckDB memory limit, e.g. `4GB`; larger loads spill to the temp folder next to the file. */
+  /** DuckDB memory limit (default `2GB`); larger loads spill to the temp folder next to the file. */
   memoryLimit?: string;
   /** DuckDB threads (default: all cores). */
   threads?: number;
@@ -177,8 +177,8 @@ export class DuckDbPresenceStore implements PresenceStore {
    */
   static async open(file: string, options: DuckDbPresenceStoreOptions = {}): Promise<DuckDbPresenceStore> {
     const inMemory = file === ':memory:';
-    const config: Record<string, string> = {};
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    // A bounded engine on a shared machine: large loads spill to the temp folder instead of growing.
+    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? '2GB' };
     if (options.threads) config.threads = String(options.threads);
     if (!inMemory) {
       fs.mkdirSync(path.dirname(file), { recursive: true });

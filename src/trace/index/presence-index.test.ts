@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { Candidate } from '../candidate-source.ts';
+import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
+import { PresenceIndex } from './presence-index.ts';
+
+/** A deterministic city-like chunk: about 100 presences per identifier and 30 per place, as in the synthetic city. */
+function chunk(n: number, seed: number, idents = Math.ceil(n / 100), places = Math.ceil(n / 30)): PresenceChunk {
+  let x = seed >>> 0;
+  const r = (k: number): number => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x % k;
+  };
+  const c: PresenceChunk = { length: n, ident: new Uint32Array(n), place: new Uint32Array(n), start: new Uint32Array(n), end: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n) };
+  for (let i = 0; i < n; i++) {
+    c.ident[i] = r(idents);
+    c.place[i] = r(places);
+    c.start[i] = 1_579_449_600 + r(14 * 86400);
+    c.end[i] = c.start[i] + 60 + r(r(10) === 0 ? 86400 : 7200);
+    c.sub[i] = 0;
+  }
+  return c;
+}
+
+function sut(rows: PresenceChunk, places: number, opts = {}): PresenceIndex {
+  const idx = new PresenceIndex(opts);
+  for (let p = 0; p < places; p++) idx.setPlaceKind(p, p % 2 ? 'venue' : 'cell');
+  idx.load(rows);
+  return idx;
+}
+
+const key = (c: Candidate): string => `${c.ident}/${c.place}/${c.start}/${c.end}`;
+
+describe('PresenceIndex', () => {
+  it('holds at most 24 bytes per presence', () => {
+    const n = 300_000;
+    const idx = sut(chunk(n, 1), Math.ceil(n / 30));
+    expect(idx.size).toBe(n);
+    expect(idx.bytesPerPresence()).toBeLessThanOrEqual(24);
+  });
+
+  it('answers place windows and identifier windows exactly as a scan of all rows does', () => {
+    const rows = chunk(20_000, 7, 200, 500);
+    const idx = sut(rows, 500);
+    for (let q = 0; q < 200; q++) {
+      const place = (q * 37) % 500;
+      const ident = (q * 13) % 200;
+      const from = 1_579_449_600 + q * 5000;
+      const to = from + 3600 * (1 + (q % 30));
+      const at: Candidate[] = [];
+      idx.collectAt(place, from, to, at);
+      const of: Candidate[] = [];
+      idx.collectOf(ident, from, to, of);
+      const wantAt: string[] = [];
+      const wantOf: string[] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const overlaps = rows.start[i] < to && rows.end[i] > from;
+        const k = `${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`;
+        if (overlaps && rows.place[i] === place) wantAt.push(k);
+        if (overlaps && rows.ident[i] === ident) wantOf.push(k);
+      }
+      expect(at.map(key).sort()).toEqual(wantAt.sort());
+      expect(of.map(key).sort()).toEqual(wantOf.sort());
+    }
+  });
+
+  it('appended rows are visible at once and survive the merge into the sorted arrays', () => {
+    const first = chunk(1000, 3, 50, 40);
+    const idx = sut(first, 80, { tailMinRows: 500, tailShare: 0 });
+    const more = chunk(400, 4, 50, 80);
+    idx.append(more);
+    expect(idx.tailSize).toBe(400);
+    const before: Candidate[] = [];
+    idx.collectAt(79, 0, 2 ** 32 - 1, before);
+    idx.append(chunk(200, 5, 50, 80));
+    expect(idx.merges).toBe(1);
+    expect(idx.tailSize).toBe(0);
+    const after: Candidate[] = [];
+    idx.collectAt(79, 0, 2 ** 32 - 1, after);
+    expect(after.length).toBeGreaterThanOrEqual(before.length);
+    expect(new Set(after.map(key))).toEqual(new Set([...before.map(key), ...after.map(key)]));
+    expect(idx.size).toBe(1600);
+  });
+});
