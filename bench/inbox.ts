@@ -241,7 +241,13 @@ async function benchStore(name: string, url: string): Promise<{ result: LoadResu
   const users = new UserService(security, auth, audit, scope);
   const { app } = await buildServer({
     auth, users, audit, scope, log: false, webDist: null,
-    routes: [loopRoutes({ loop, tracer: () => null, refs: new PersonRefCodec('bench') })],
+    routes: [loopRoutes({
+      loop, tracer: () => null, refs: new PersonRefCodec('bench'),
+      // As `cordon serve` wires it: SQLite tells of commits by other processes.
+      ...(records.connection.capabilities.dialect === 'sqlite'
+        ? { externalChanges: async () => Number((await records.connection.query('PRAGMA data_version'))[0]?.data_version ?? 0) }
+        : {}),
+    })],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();

@@ -5,7 +5,7 @@
  * and PostgreSQL (btree (place, start) plus the max-duration bound) — asserts every peer returns the
  * same answer as the index, and prints medians, p99s and ratios.
  *
- *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--cases 40] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted]
+ *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +31,8 @@ import { DuckDbPeer, PostgresPeer, SqlitePeer, type Peer, type PeerData } from '
 const { values: args } = parseArgs({
   options: {
     size: { type: 'string', default: '1m' },
+    /** Residents to generate, overriding the size (e.g. to reuse a city generated earlier). */
+    people: { type: 'string' },
     cases: { type: 'string', default: '40' },
     seed: { type: 'string', default: '1' },
     days: { type: 'string', default: '14' },
@@ -41,14 +43,14 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Presences per resident over 14 days in the synthetic city (measured: about 78). */
-const PRESENCES_PER_PERSON_14D = 78;
+/** Presences per resident over 14 days in the synthetic city (measured: about 109). */
+const PRESENCES_PER_PERSON_14D = 109;
 const SIZES: Record<string, number> = { '0.1m': 100_000, '1m': 1_000_000, '20m': 20_000_000, '100m': 100_000_000 };
 const target = SIZES[args.size];
 if (!target) throw new Error(`--size "${args.size}" must be one of ${Object.keys(SIZES).join(', ')}`);
 const days = Number(args.days);
 const seed = Number(args.seed);
-const people = Math.round(target / (PRESENCES_PER_PERSON_14D * days / 14));
+const people = args.people ? Number(args.people) : Math.round(target / (PRESENCES_PER_PERSON_14D * days / 14));
 const caseCount = Number(args.cases);
 const peerNames = args.peers.split(',').map((s) => s.trim()).filter(Boolean);
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -150,7 +152,8 @@ while (requests.length < caseCount && peopleCsv.length) {
   const [kind, value] = peopleCsv[rand(peopleCsv.length)].split(',');
   requests.push({ id: `${kind}:${value}`, onset: day(Math.floor(days / 2) + rand(3)), isolated: day(Math.floor(days / 2) + 3), rules: 'v8' });
 }
-for (const r of requests) r.now = endMs;
+// A trace runs when the case is found: "now" is the end of the isolation day (or the end of the data).
+for (const r of requests) r.now = r.isolated ? Math.min(endMs, Date.parse(`${r.isolated}T00:00:00+08:00`) + 86_400_000) : endMs;
 
 /** Wraps a source to add up the time spent in its reads. */
 class TimedSource implements CandidateSource {
@@ -193,6 +196,7 @@ const rules = loadRuleSet('v8');
 for (let round = 0; round < 2; round++) {
   for (const [ri, req] of requests.entries()) {
     if (round === 0 && ri >= 3) break;
+    if (round === 1 && ri % 10 === 0) log(`case ${ri + 1}/${requests.length}`);
     let want1: TraceResult | undefined;
     let want2: TraceResult | undefined;
     for (const s of sources) {

@@ -119,6 +119,11 @@ const apiDoneMs = (): Promise<number> => page.evaluate(() => Math.max(0, ...perf
   .filter((e) => e.name.includes('/api/') && !e.name.includes('/api/events'))
   .map((e) => (e as PerformanceResourceTiming).responseEnd)));
 
+/** Each API request of the current page: path and time from request start to the last byte. */
+const apiBreakdown = (): Promise<{ path: string; ms: number }[]> => page.evaluate(() => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/api/') && !e.name.includes('/api/events'))
+  .map((e) => ({ path: new URL(e.name).pathname, ms: Math.round((e as PerformanceResourceTiming).responseEnd - e.startTime) })));
+
 const dashboard: number[] = [];
 const dashboardApi: number[] = [];
 for (let r = 0; r < RUNS; r++) {
@@ -131,7 +136,9 @@ for (let r = 0; r < RUNS; r++) {
   dashboardApi.push(await apiDoneMs());
 }
 
+const dashboardRequests = await apiBreakdown();
 const rootCase = 'BENCH-C0';
+const chainRequests: { path: string; ms: number }[] = [];
 const chainFirst: number[] = [];
 const chainApi: number[] = [];
 const expandAll: number[] = [];
@@ -145,6 +152,7 @@ for (let r = 0; r < RUNS; r++) {
     return c && Number(c.dataset.nodes) >= ${CASES} && document.querySelector('.chain .toolbar span')?.textContent?.includes('${CONTACTS}') && (${DRAWN})('chain-graph'); })()`, undefined, { timeout: 120_000, polling: 'raf' });
   chainFirst.push(await page.evaluate(() => performance.now()));
   chainApi.push(await apiDoneMs());
+  if (r === RUNS - 1) chainRequests.push(...(await apiBreakdown()));
   const before = await page.evaluate(() => performance.now());
   await page.locator('.chain .toolbar button').first().click();
   await page.waitForFunction(`Number(document.querySelector('[data-testid=chain-graph]').dataset.nodes) >= ${CASES + CONTACTS}`, undefined, { timeout: 120_000, polling: 'raf' });
@@ -169,6 +177,8 @@ const result = {
   chainExpandAllMs: stats(expandAll),
   chainNodesOnCanvas: nodes,
   chainRedrawPerZoomMs: stats(redraw),
+  dashboardRequests,
+  chainRequests,
   consoleErrors: errors.length,
   firstConsoleErrors: errors.slice(0, 3),
 };

@@ -146,8 +146,9 @@ UNION ALL SELECT line, '(line)', 'not a JSON object', left(l, 200) FROM ${prefix
 UNION ALL SELECT line, unknown[1], 'unknown field for a ${kind} file (expected ${cols.join(', ')})', NULL
   FROM ${prefix}_json WHERE ok AND typ = 'OBJECT' AND len(unknown) > 0;
 INSERT INTO ${t.raw}_t
-SELECT line, ${cols.length}, ${cols.map((c) => `json_extract_string(l, ${lit(`$.${c}`)})`).join(', ')}
-FROM ${prefix}_json WHERE ok AND typ = 'OBJECT' AND len(unknown) = 0;
+SELECT line, ${cols.length}, ${cols.map((_, i) => `j[${i + 1}]`).join(', ')}
+FROM (SELECT line, json_extract_string(l, [${cols.map((c) => lit(`$.${c}`)).join(', ')}]) AS j
+      FROM ${prefix}_json WHERE ok AND typ = 'OBJECT' AND len(unknown) = 0);
 DROP TABLE ${prefix}_json;`);
   for (const d of drop) await sql.run(d);
 }

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../services/user.service.ts';
 import { FIXTURE_PASSWORD, startFixture, type Fixture } from './test-fixture.ts';
@@ -227,10 +230,29 @@ describe('input and documents', () => {
     expect(doc.paths['/api/auth/login'].post.requestBody.content['application/json'].schema.required).toEqual(['username', 'password']);
   });
 
+  it('serves the built UI with a fallback to it for client-side routes, but never for unknown API paths', async () => {
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-dist-'));
+    fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>Cordon UI</title>');
+    fs.mkdirSync(path.join(dist, 'assets'));
+    fs.writeFileSync(path.join(dist, 'assets', 'app.js'), 'console.log(1)');
+    const ui = await startFixture({ webDist: dist });
+    try {
+      expect(await (await fetch(`${ui.url}/`)).text()).toContain('Cordon UI');
+      expect(await (await fetch(`${ui.url}/cases/C1`)).text()).toContain('Cordon UI');
+      expect((await fetch(`${ui.url}/assets/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+      const api = await fetch(`${ui.url}/api/nope`);
+      expect(api.status).toBe(404);
+      expect((await api.json()).error).toBe('not_found');
+    } finally {
+      await ui.close();
+      fs.rmSync(dist, { recursive: true, force: true });
+    }
+  });
+
   it('shows a plain page of what is loaded when the UI is not built', async () => {
     const page = await get('/');
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/Cordon/);
+    expect(await page.text()).toMatch(/The command center UI is not built/);
     expect((await get('/api/nothing-here')).status).toBe(404);
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Runtime } from '../services/bootstrap.service.ts';
+import type { SqlConnection } from '../stores/records/sql-connection.ts';
 import { LocalEventSource } from './live-events.ts';
 import { loopEventSource } from './loop-events.ts';
 import { PersonRefCodec } from './person-ref.ts';
@@ -17,6 +18,15 @@ import { buildServer, type CordonServer } from './server.ts';
 
 /** The built UI, relative to this file: web/dist at the repository root. */
 export const DEFAULT_WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+/**
+ * SQLite's commit counter of other connections (the CLI writing beside the server), or undefined on a
+ * backend without one; PostgreSQL deployments rely on the inbox cache's time-to-live instead.
+ */
+function sqliteDataVersion(conn: SqlConnection): (() => Promise<number>) | undefined {
+  if (conn.capabilities.dialect !== 'sqlite') return undefined;
+  return async () => Number((await conn.query<{ data_version: number }>('PRAGMA data_version'))[0]?.data_version ?? 0);
+}
 
 export interface CordonServerOptions {
   log?: Writable | boolean;
@@ -37,7 +47,7 @@ export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions =
     webDist: opts.webDist === undefined ? DEFAULT_WEB_DIST : opts.webDist,
     secureCookies: opts.secureCookies ?? false,
     routes: [
-      loopRoutes({ loop: rt.loop, tracer: () => rt.tracer, refs }),
+      loopRoutes({ loop: rt.loop, tracer: () => rt.tracer, refs, externalChanges: sqliteDataVersion(rt.records.connection) }),
       peopleRoutes({ records: rt.records, loop: rt.loop, presence: rt.presence, refs }),
       ingestRoutes({
         ingest: rt.ingest,

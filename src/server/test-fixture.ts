@@ -50,7 +50,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { routes?: RouteGroup[]; status?: () => Promise<StatusReport>; conn?: SqlConnection } = {}): Promise<Fixture> {
+export async function startFixture(opts: { routes?: RouteGroup[]; status?: () => Promise<StatusReport>; conn?: SqlConnection; webDist?: string } = {}): Promise<Fixture> {
   let now = Date.parse('2026-03-01T08:00:00.000Z');
   const clock = (): number => now;
   const conn = opts.conn ?? openSqliteConnection(':memory:');
@@ -70,7 +70,7 @@ export async function startFixture(opts: { routes?: RouteGroup[]; status?: () =>
       cb();
     },
   });
-  const server = await buildServer({ auth, users, audit, scope, events: [events], routes: opts.routes, status: opts.status, log, heartbeatSeconds: 1 });
+  const server = await buildServer({ auth, users, audit, scope, events: [events], routes: opts.routes, status: opts.status, log, heartbeatSeconds: 1, webDist: opts.webDist ?? null });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const address = server.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

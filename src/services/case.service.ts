@@ -11,6 +11,7 @@ import type { Actor } from '../domain/jurisdiction.ts';
 import { normaliseIds, personKeyOf, type ContactCategory } from '../domain/lead.ts';
 import type { CaseEventRecord, CaseFilter, CaseRecord, RecordsOps, RecordsStore } from '../stores/records/records-store.ts';
 import type { TraceResult, TraceService } from '../trace/types.ts';
+import { TraceRequestError } from '../trace/window.ts';
 import { newId, unitFor, type Whereabouts } from './command.service.ts';
 import type { EventBus, LoopEvent } from './events.ts';
 import { ConflictError, LoopInputError, NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
@@ -106,7 +107,8 @@ export class CaseService {
 
   private async runTrace(ids: readonly string[], c: { classification: CaseClassification; onset: string | null; sampled: string | null; isolatedAt: string | null }): Promise<TraceResult | null> {
     if (!this.tracer) return null;
-    return this.tracer.trace({
+    try {
+      return await this.tracer.trace({
       id: ids[0],
       ...(c.onset ? { onset: c.onset } : {}),
       ...(c.sampled ? { sampled: c.sampled } : {}),
@@ -115,7 +117,12 @@ export class CaseService {
       ...(this.opts.traceRules ? { rules: this.opts.traceRules } : {}),
       degree: this.opts.traceDegree ?? 2,
       now: this.now().getTime(),
-    });
+      });
+    } catch (err) {
+      // A request the tracer refuses (an empty window, a bad date) is the caller's input problem.
+      if (err instanceof TraceRequestError) throw new LoopInputError(`cannot trace this case: ${err.message}`);
+      throw err;
+    }
   }
 
   /** Appends a case event with the next sequence number. */

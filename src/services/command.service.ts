@@ -39,7 +39,10 @@ export interface Whereabouts {
   locate(people: readonly (readonly string[])[]): Promise<(Location | null)[]>;
 }
 
-/** Whereabouts from the presence store: people.csv residence, else the last presence with a position or a known place. */
+/**
+ * Whereabouts from the presence store: people.csv residence, else the latest presence with a position
+ * or at a place with a known position. Three reads for the whole batch, however many people.
+ */
 export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
   return {
     async locate(people) {
@@ -47,33 +50,44 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
       const records = all.length ? await presence.people(all) : [];
       const byId = new Map<string, (typeof records)[number]>();
       for (const r of records) byId.set(`${r.idKind}:${r.idValue}`, r);
-      const out: (Location | null)[] = [];
-      for (const ids of people) {
+      const out: (Location | null)[] = people.map((ids) => {
         const home = ids.map((id) => byId.get(id)).find((r) => r && (r.jurisdiction || (r.lat !== undefined && r.lon !== undefined)));
-        if (home) {
-          out.push({ basis: 'residence', jurisdiction: home.jurisdiction, lat: home.lat, lon: home.lon });
-          continue;
-        }
-        // Last known location: the latest presence with coordinates, or at a place with a position.
-        const seen = await presence.presencesOf([...ids], 0, 2 ** 32 - 1);
-        let found: Location | null = null;
-        for (let i = seen.length - 1; i >= 0 && !found; i--) {
-          const p = seen[i];
-          if (p.lat !== undefined && p.lon !== undefined) found = { basis: 'last_seen', lat: p.lat, lon: p.lon };
-        }
-        if (!found && seen.length) {
-          const keys = [...new Set(seen.slice(-20).map((p) => `${p.placeKind}:${p.placeId}`))];
-          const places = await presence.places(keys);
-          const byKey = new Map(places.map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
-          for (let i = seen.length - 1; i >= 0 && !found; i--) {
-            const pl = byKey.get(`${seen[i].placeKind}:${seen[i].placeId}`);
-            if (pl && (pl.jurisdiction || (pl.lat !== undefined && pl.lon !== undefined))) {
-              found = { basis: 'last_seen', jurisdiction: pl.jurisdiction, lat: pl.lat, lon: pl.lon };
-            }
+        return home ? { basis: 'residence', jurisdiction: home.jurisdiction, lat: home.lat, lon: home.lon } : null;
+      });
+      const unplaced = people.flatMap((ids, i) => (out[i] ? [] : ids));
+      if (!unplaced.length) return out;
+      // Last known location of everyone without a residence, in one read of their presences.
+      const seen = await presence.presencesOf([...new Set(unplaced)], 0, 2 ** 32 - 1);
+      const latest = new Map<string, (typeof seen)[number][]>();
+      for (const p of seen) {
+        const key = `${p.idKind}:${p.idValue}`;
+        const list = latest.get(key) ?? [];
+        list.push(p);
+        latest.set(key, list);
+      }
+      const placeKeys = new Set<string>();
+      const candidates = people.map((ids, i) => {
+        if (out[i]) return [];
+        // Latest first; the few most recent places are enough to find one with a position.
+        const mine = ids.flatMap((id) => latest.get(id) ?? []).sort((a, b) => b.start - a.start).slice(0, 20);
+        for (const p of mine) placeKeys.add(`${p.placeKind}:${p.placeId}`);
+        return mine;
+      });
+      const places = placeKeys.size ? await presence.places([...placeKeys]) : [];
+      const byPlace = new Map(places.map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
+      candidates.forEach((mine, i) => {
+        for (const p of mine) {
+          if (p.lat !== undefined && p.lon !== undefined) {
+            out[i] = { basis: 'last_seen', lat: p.lat, lon: p.lon };
+            return;
+          }
+          const pl = byPlace.get(`${p.placeKind}:${p.placeId}`);
+          if (pl && (pl.jurisdiction || (pl.lat !== undefined && pl.lon !== undefined))) {
+            out[i] = { basis: 'last_seen', jurisdiction: pl.jurisdiction, lat: pl.lat, lon: pl.lon };
+            return;
           }
         }
-        out.push(found);
-      }
+      });
       return out;
     },
   };
@@ -114,34 +128,35 @@ export class CommandService {
   ) {}
 
   /**
-   * Pushes an open lead as a command to `unit`, inside the caller's transaction: the rule for the
-   * lead's category gives type, priority and deadline. Returns null (and pushes nothing) when no rule
-   * matches. The caller publishes the returned bus events after commit.
+   * Plans the push of an open lead to `unit` without writing: the rule for the lead's category gives
+   * type, priority and deadline. Null when no rule matches (nothing is pushed). Batch callers insert
+   * the returned command and event together with the lead.
    */
-  async pushInTx(
-    tx: RecordsOps,
-    actor: Actor,
-    lead: LeadRecord,
-    unit: string,
-    why: string,
-    events: LoopEvent[],
-  ): Promise<CommandRecord | null> {
+  planPush(actor: Actor, lead: LeadRecord, unit: string, why: string): { command: CommandRecord; event: CommandEventRecord; bus: LoopEvent } | null {
     const rule = matchPushRule(this.rules, lead);
     if (!rule) return null;
     const at = this.now().toISOString();
-    const cmd: CommandRecord = {
+    const command: CommandRecord = {
       id: newId('K'), leadId: lead.id, caseId: lead.caseId, personKey: lead.personKey, type: rule.type,
       priority: rule.priority, jurisdiction: unit, state: 'pushed', deadline: deadlineOf(rule, at), overdue: false,
       escalationLevel: 0, escalatedTo: null, createdAt: at, updatedAt: at, version: 1,
     };
-    await tx.insertCommand(cmd);
-    await tx.appendCommandEvent({
-      commandId: cmd.id, seq: 1, at, kind: 'pushed', actorUserId: actor.userId, actorRole: actor.role,
+    const event: CommandEventRecord = {
+      commandId: command.id, seq: 1, at, kind: 'pushed', actorUserId: actor.userId, actorRole: actor.role,
       actorJurisdiction: actor.jurisdiction, fromState: null, toState: 'pushed', fromJurisdiction: null, toJurisdiction: unit,
       reason: why, data: { rule: rule.id, ruleVersion: this.rules.version, description: rule.description },
-    });
-    events.push({ type: 'command.changed', at, jurisdictions: [unit], commandId: cmd.id, kind: 'pushed', state: 'pushed', overdue: false });
-    return cmd;
+    };
+    return { command, event, bus: { type: 'command.changed', at, jurisdictions: [unit], commandId: command.id, kind: 'pushed', state: 'pushed', overdue: false } };
+  }
+
+  /** Pushes one open lead (already stored) inside the caller's transaction; null when no rule matches. */
+  async pushInTx(tx: RecordsOps, actor: Actor, lead: LeadRecord, unit: string, why: string, events: LoopEvent[]): Promise<CommandRecord | null> {
+    const plan = this.planPush(actor, lead, unit, why);
+    if (!plan) return null;
+    await tx.insertCommand(plan.command);
+    await tx.appendCommandEvent(plan.event);
+    events.push(plan.bus);
+    return plan.command;
   }
 
   /**

@@ -141,12 +141,21 @@ export class FeedbackService {
         contactsOf = existing.id;
       } else {
         const sampled = input.sampled ?? (input.onset ? null : at.slice(0, 10));
-        const made = await this.cases.add(system, {
+        const request = {
           ids: outcome.lead.ids, classification: 'confirmed', onset: input.onset ?? null, sampled,
           isolatedAt: input.isolatedAt ? new Date(input.isolatedAt).toISOString() : at,
           jurisdiction: outcome.lead.jurisdiction, sourceCaseId: outcome.lead.caseId, sourceLeadId: outcome.lead.id,
           reason: `tested positive (feedback ${outcome.feedback.id})`,
-        });
+        };
+        let made: Awaited<ReturnType<CaseService['add']>>;
+        try {
+          made = await this.cases.add(system, request);
+        } catch (err) {
+          if (!(err instanceof LoopInputError)) throw err;
+          // The feedback is filed; the case must exist even when its dates cannot be traced yet. It is
+          // kept untraced (traces = 0) with the reason, for an analyst to correct the dates and retrace.
+          made = await this.cases.add(system, { ...request, trace: false, reason: `${request.reason}; not traced: ${err.message}` });
+        }
         newCase = made.case;
         contactsOf = made.case.id;
         newLeads += made.trace?.recorded.newLeads.length ?? 0;
@@ -191,6 +200,8 @@ export class FeedbackService {
     for (const caseId of caseIds) {
       const kase = await tx.getCase(caseId);
       if (!kase || kase.loopClosed) continue;
+      // Cheap test first: while any lead is open the loop cannot close (most feedback ends here).
+      if ((await tx.listLeads({ caseId, status: 'open', limit: 1 })).length) continue;
       const leads = await tx.listLeads({ caseId });
       const reissued = new Set<string>();
       for (const l of leads) if (l.reissueOf) reissued.add(l.reissueOf);

@@ -37,9 +37,11 @@ export interface IngestSummary {
 export interface IngestProgress {
   file: string;
   phase: 'reading' | 'validating' | 'storing' | 'done';
-  /** Records stored or skipped so far, and the number to go through (known from `validating` on). */
+  /** Records stored or skipped so far, and the number to go through (known from `storing` on). */
   done: number;
   total: number;
+  /** How far the current phase is, 0–100, when the engine can tell (reading and validating). */
+  percent?: number;
 }
 
 /** Options of one file's ingest. */
@@ -125,7 +127,9 @@ export class IngestService {
           // A Parquet file's kind is read when it is staged; it is loaded with the presences, last.
           entries.push({ file, kind: recogniseFile(file).kind ?? 'presences' });
         } catch (err) {
-          entries.push({ file, skipped: err instanceof Error ? err.message : String(err) });
+          // The full message lists every canonical header; a folder note only needs the gist.
+          const message = err instanceof IngestFormatError ? err.message.replace(`${file}: `, '').split('. Expected one of')[0] : String(err);
+          entries.push({ file, skipped: `not a canonical file: ${message}` });
         }
       }
     }
@@ -147,8 +151,11 @@ export class IngestService {
   private async ingestOne(file: string, options: IngestOptions): Promise<IngestSummary> {
     const t0 = performance.now();
     const sniff = sniffFormat(file);
-    const progress = (phase: IngestProgress['phase'], done: number, total: number): void =>
-      options.onProgress?.({ file, phase, done, total });
+    let phase: IngestProgress['phase'] = 'reading';
+    const progress = (p: IngestProgress['phase'], done: number, total: number): void => {
+      phase = p;
+      options.onProgress?.({ file, phase: p, done, total });
+    };
 
     const own = this.store.bulk ? undefined : await this.openScratch();
     const sql = this.store.bulk?.sql ?? own!.sql;
@@ -156,6 +163,16 @@ export class IngestService {
     const t: StagingTables = { raw: `${prefix}_raw`, rej: `${prefix}_rej` };
     const valid = `${prefix}_valid`;
     let cleanup: string[] = [];
+    // While one long statement reads or validates, the engine's own progress drives the bar.
+    const poll =
+      options.onProgress && sql.progress
+        ? setInterval(() => {
+            const percent = sql.progress?.();
+            if (percent !== undefined && (phase === 'reading' || phase === 'validating')) {
+              options.onProgress?.({ file, phase, done: 0, total: 0, percent });
+            }
+          }, 250)
+        : undefined;
     try {
       let header = sniff.header;
       if (sniff.format === 'parquet') {
@@ -210,6 +227,7 @@ export class IngestService {
         rejectsPath,
       };
     } finally {
+      if (poll) clearInterval(poll);
       const drops = [...cleanup, `DROP VIEW IF EXISTS ${valid}`, `DROP TABLE IF EXISTS ${valid}_checked`, `DROP TABLE IF EXISTS ${t.rej}`];
       for (const stmt of drops) await sql.run(stmt).catch(() => undefined);
       own?.close();
@@ -234,8 +252,10 @@ export class IngestService {
     let duplicates = 0;
     if (total === 0) return { inserted, duplicates };
     const wantChunk = this.listeners.size > 0;
+    // Through the port, rows travel as objects: smaller batches keep that memory flat.
+    const batchRows = this.store.bulk ? this.batchRows : Math.min(this.batchRows, 100_000);
     // Line ranges of about batchRows valid rows each (rejects leave small gaps).
-    const span = Math.max(1, Math.ceil(((hi - lo + 1) * this.batchRows) / total));
+    const span = Math.max(1, Math.ceil(((hi - lo + 1) * batchRows) / total));
     for (let from = lo; from <= hi; from += span) {
       const to = from + span;
       const where = `line >= ${from} AND line < ${to}`;
@@ -254,11 +274,23 @@ export class IngestService {
       }
       inserted += res.inserted;
       duplicates += res.duplicates;
-      if (res.chunk && res.chunk.length > 0) for (const l of this.listeners) l(res.chunk);
+      if (res.chunk && res.chunk.length > 0) this.announce(res.chunk);
       onBatch(inserted + duplicates);
     }
     if (this.store.bulk && inserted > 0) await this.store.bulk.checkpoint();
     return { inserted, duplicates };
+  }
+
+  /** Hands a committed batch to every listener; one failing listener neither stops the others nor the ingest. */
+  private announce(chunk: PresenceChunk): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(chunk);
+      } catch (err) {
+        // The batch is committed either way; the listener's owner rebuilds from the store.
+        console.error(`cordon: a presence listener failed after a committed batch: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   /** Links, people and places are small next to presences: they go through the port in pages. */

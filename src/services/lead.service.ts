@@ -5,10 +5,12 @@
  */
 import type { Actor } from '../domain/jurisdiction.ts';
 import {
-  decideExposure, isControlled, moreSevere, normaliseIds, personKeyOf, type ContactCategory, type ExposureDisposition,
+  decideExposure, moreSevere, normaliseIds, personKeyOf, type ContactCategory, type ExposureDisposition,
 } from '../domain/lead.ts';
 import { matchPushRule, type PushRuleSet } from '../domain/sla.ts';
-import type { CaseRecord, ExposureRecord, LeadFilter, LeadRecord, RecordsOps, RecordsStore } from '../stores/records/records-store.ts';
+import type {
+  CaseRecord, CommandEventRecord, CommandRecord, ExposureRecord, LeadFilter, LeadRecord, PersonStatusRecord, RecordsOps, RecordsStore,
+} from '../stores/records/records-store.ts';
 import { newId, unitFor, type CommandService, type Whereabouts } from './command.service.ts';
 import type { LoopEvent } from './events.ts';
 import { NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
@@ -78,17 +80,32 @@ export class LeadService {
       commands: 0,
     };
     // The most severe exposures first, so a person's lead carries its strongest category from the start.
-    const order = [...contacts].sort((a, b) => (a.degree - b.degree) || (b.risk - a.risk));
-    for (const c of order) {
-      const ids = normaliseIds(c.ids);
-      const personKey = personKeyOf(ids);
-      if (personKey === kase.personKey || kase.ids.some((id) => ids.includes(id))) continue;
-      const status = await tx.getPersonStatus(personKey);
-      const open = await tx.openLeadOf(personKey);
+    const order = [...contacts]
+      .sort((a, b) => (a.degree - b.degree) || (b.risk - a.risk))
+      .map((c) => {
+        const ids = normaliseIds(c.ids);
+        return { c, ids, personKey: personKeyOf(ids), viaPersonKey: c.viaIds?.length ? personKeyOf(c.viaIds) : null };
+      })
+      .filter((x) => x.personKey !== kase.personKey && !kase.ids.some((id) => x.ids.includes(id)));
+    // Read every person's status and open lead in two queries, decide in memory, write in batches:
+    // the cost of a trace's leads is then a handful of statements, not several per contact.
+    const keys = order.map((x) => x.personKey);
+    const statuses = await tx.getPersonStatuses(keys);
+    const openLeads = await tx.openLeadsOf(keys);
+    const fromStore = new Set(openLeads.keys());
+    const root = (await this.jurisdictions.tree()).root;
+    const leads: LeadRecord[] = [];
+    const commands: CommandRecord[] = [];
+    const commandEvents: CommandEventRecord[] = [];
+    const updated = new Map<string, LeadRecord>();
+    const exposures: ExposureRecord[] = [];
+    const statusRows: PersonStatusRecord[] = [];
+    for (const { c, ids, personKey, viaPersonKey } of order) {
+      const status = statuses.get(personKey) ?? null;
+      const open = openLeads.get(personKey) ?? null;
       const pushable = matchPushRule(this.rules, c) !== null;
       const disposition = decideExposure({ status: status?.status ?? null, hasOpenLead: open !== null, pushable });
-      const viaPersonKey = c.viaIds?.length ? personKeyOf(c.viaIds) : null;
-      const place = units.get(personKey) ?? { unit: kase.jurisdiction ?? (await this.jurisdictions.tree()).root, basis: 'case_unit' };
+      const place = units.get(personKey) ?? { unit: kase.jurisdiction ?? root, basis: 'case_unit' };
       let leadId: string | null = null;
       if (disposition === 'new_lead') {
         const lead: LeadRecord = {
@@ -96,38 +113,48 @@ export class LeadService {
           risk: c.risk, evidence: c.evidence, status: 'open', outcome: null, commandId: null, jurisdiction: place.unit,
           reissueOf: null, createdAt: at, closedAt: null,
         };
-        await tx.insertLead(lead);
-        const cmd = await this.commands.pushInTx(tx, actor, lead, place.unit, `${c.category} contact of case ${kase.id}; unit by ${place.basis}`, events);
-        if (cmd) {
-          lead.commandId = cmd.id;
-          await tx.updateLead(lead);
-          result.commands++;
+        const plan = this.commands.planPush(actor, lead, place.unit, `${c.category} contact of case ${kase.id}; unit by ${place.basis}`);
+        if (plan) {
+          lead.commandId = plan.command.id;
+          commands.push(plan.command);
+          commandEvents.push(plan.event);
+          events.push(plan.bus);
         }
+        leads.push(lead);
+        openLeads.set(personKey, lead);
         leadId = lead.id;
-        result.newLeads.push(lead);
         events.push({ type: 'lead.created', at, jurisdictions: [place.unit], leadId: lead.id, caseId: kase.id });
-        await tx.putPersonStatus({
+        const row: PersonStatusRecord = {
           personKey, ids: normaliseIds([...ids, ...(status?.ids ?? [])]), status: 'contact', jurisdiction: place.unit,
           caseId: null, since: at, updatedAt: at,
-        });
+        };
+        statusRows.push(row);
+        statuses.set(personKey, row);
       } else if (disposition === 'joined_open_lead' && open) {
         leadId = open.id;
         const category = moreSevere(open.category, c.category);
         if (category !== open.category || c.risk > open.risk) {
-          await tx.updateLead({ ...open, category, risk: Math.max(open.risk, c.risk), degree: c.degree < open.degree ? c.degree : open.degree });
+          // The lead object is shared with the batch's map, so later exposures see the upgrade too.
+          Object.assign(open, { category, risk: Math.max(open.risk, c.risk), degree: c.degree < open.degree ? c.degree : open.degree });
+          if (fromStore.has(personKey)) updated.set(open.id, open);
         }
-      } else if (disposition === 'linked_to_status' && status && isControlled(status.status)) {
-        // Linked to the person: their status already controls them, so the exposure is history, not work.
-        leadId = null;
       }
-      const exposure: ExposureRecord = {
+      // linked_to_status: the person's status already controls them, so the exposure is history, not work.
+      exposures.push({
         id: newId('X'), caseId: kase.id, personKey, ids, degree: c.degree, category: c.category, viaPersonKey, risk: c.risk,
         evidence: c.evidence, disposition, leadId, createdAt: at,
-      };
-      await tx.insertExposure(exposure);
-      result.exposures++;
+      });
       result.byDisposition[disposition]++;
     }
+    await tx.insertLeads(leads);
+    await tx.insertCommands(commands);
+    await tx.appendCommandEvents(commandEvents);
+    for (const l of updated.values()) await tx.updateLead(l);
+    await tx.insertExposures(exposures);
+    await tx.putPersonStatuses(statusRows);
+    result.exposures = exposures.length;
+    result.newLeads = leads;
+    result.commands = commands.length;
     return result;
   }
 

@@ -54,9 +54,17 @@ export class CsvSink {
  * built per row, so the hot loop makes no garbage. Fields are appended between `begin()` and `end()`;
  * a row can be repeated (a duplicate) or replaced by a corrupted copy after it is written.
  */
+/** Chunks of a file being written at once. */
+const MAX_INFLIGHT = 3;
+
 export class RowWriter {
   private fd: number;
-  private buf = Buffer.allocUnsafe(CHUNK + 8192);
+  private buf: Buffer = Buffer.allocUnsafe(CHUNK + 8192);
+  private free: Buffer[] = [];
+  private inflight = 0;
+  private fileOffset = 0;
+  private waiters: Array<() => void> = [];
+  private error: Error | null = null;
   private pos = 0;
   private rowStart = 0;
   /** Lines written so far, the header included; the next row will be line `lines + 1`. */
@@ -157,20 +165,58 @@ export class RowWriter {
     this.end();
   }
 
+  /**
+   * Hands the buffered rows to the file system and carries on in a fresh buffer. Writes are
+   * positional and asynchronous, so the kernel copies one chunk on the thread pool while the
+   * generator fills the next; `busy` tells the caller to `drain()` before memory piles up.
+   */
   flush(): void {
-    if (this.pos === 0) return;
-    // Keep the current row's bytes: it may still be repeated after the flush.
-    let off = 0;
-    while (off < this.rowStart) off += fs.writeSync(this.fd, this.buf, off, this.rowStart - off);
-    this.bytes += this.rowStart;
-    this.buf.copyWithin(0, this.rowStart, this.pos);
-    this.pos -= this.rowStart;
+    // Rows are complete here: begin() marks the row start before flushing, close() after the last row.
+    const len = this.rowStart;
+    if (len === 0) return;
+    const buf = this.buf;
+    const carry = this.pos - len;
+    this.buf = this.free.pop() ?? Buffer.allocUnsafe(CHUNK + 8192);
+    if (carry > 0) buf.copy(this.buf, 0, len, this.pos);
+    this.pos = carry;
     this.rowStart = 0;
+    this.writeAt(buf, 0, len, this.fileOffset);
+    this.fileOffset += len;
+    this.bytes += len;
   }
 
-  close(): void {
+  private writeAt(buf: Buffer, offset: number, len: number, position: number): void {
+    this.inflight++;
+    fs.write(this.fd, buf, offset, len, position, (err, written) => {
+      this.inflight--;
+      if (err) this.error ??= err;
+      else if (written < len) {
+        this.writeAt(buf, offset + written, len - written, position + written);
+        return;
+      }
+      this.free.push(buf);
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    });
+  }
+
+  /** True when several chunks are still being written; the caller should `await drain()`. */
+  get busy(): boolean {
+    return this.inflight >= MAX_INFLIGHT;
+  }
+
+  /** Resolves once fewer than `limit` chunks are in flight; rejects if a write failed. */
+  async drain(limit = MAX_INFLIGHT): Promise<void> {
+    while (this.inflight >= limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.error) throw new Error(`${this.path}: ${this.error.message}`);
+  }
+
+  /** Writes what is left, waits for every write and closes the file. */
+  async close(): Promise<void> {
     this.rowStart = this.pos;
     this.flush();
+    await this.drain(1);
     fs.closeSync(this.fd);
   }
 }

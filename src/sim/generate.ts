@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PEOPLE_COLUMNS, PLACE_COLUMNS, PRESENCE_COLUMNS, IDENTITY_LINK_COLUMNS, type PlaceKind } from '../domain/formats.ts';
-import { buildCity, CAT, ROLE, SERVICES, VENUE_CATEGORIES } from './city.ts';
+import { buildCity, CAT, SERVICES, VENUE_CATEGORIES } from './city.ts';
 import { Clock } from './clock.ts';
-import { CsvSink, csvField, RowWriter } from './csv-sink.ts';
+import { CsvSink, csvField } from './csv-sink.ts';
+import { PresenceRows, PRESENCE_SOURCES, type PresenceSource } from './presence-rows.ts';
 import { buildRoads, telecomCellCentre, telecomCellId } from './geo.ts';
 import { BUS_SLOT, BUS_SLOTS, METRO_SLOT, METRO_SLOTS, NO_DAY, Planner, SEG, seatRow, TRANSMITS, type DayPlan } from './mobility.ts';
 import { HIGH_RISK_CITY } from './names.ts';
@@ -18,10 +19,13 @@ import type { MalformedLabel, Truth, TruthCase, TruthInfection, TruthMalformedRo
 export type { Truth, TruthCase, TruthInfection, TruthMalformedRow, TruthWrongLink, MalformedLabel } from './truth.ts';
 export { readTruth } from './truth.ts';
 
+/** What to generate. */
 export interface GenerateOptions {
+  /** Random seed (0–4294967295); the same options give byte-identical files. */
   seed: number;
   /** Residents; visitors (about 2% more) come on top. */
   people: number;
+  /** Days of presences (1–60). */
   days: number;
   /** Output folder (created if missing; files in it are overwritten). */
   out: string;
@@ -33,36 +37,51 @@ export interface GenerateOptions {
   onProgress?: (p: { presences: number; peopleDone: number; people: number }) => void;
 }
 
-/** The presence files, one per source, in the order they are listed. */
-export const PRESENCE_SOURCES = ['household', 'telecom', 'venue', 'transit', 'manifest', 'hotel', 'checkpoint'] as const;
-export type PresenceSource = (typeof PRESENCE_SOURCES)[number];
+export { PRESENCE_SOURCES, type PresenceSource } from './presence-rows.ts';
 
+/** One file written. */
 export interface GeneratedFile {
+  /** File name inside the output folder. */
   name: string;
+  /** Full path. */
   path: string;
-  /** Data rows (lines after the header), malformed and duplicate rows included. */
+  /** Data rows (lines after the header), malformed and duplicate rows included; features for GeoJSON, infections for the truth. */
   rows: number;
+  /** Size in bytes. */
   bytes: number;
 }
 
+/** What `generateCity` wrote, with counts. */
 export interface GenerateSummary {
+  /** The output folder, as given. */
   out: string;
   seed: number;
+  /** First day, YYYY-MM-DD. */
   start: string;
   days: number;
+  /** People living in the city (rows of people.csv with a jurisdiction). */
   residents: number;
+  /** People staying in hotels for part of the window. */
   visitors: number;
   households: number;
+  /** Rows of places.csv. */
   places: number;
+  /** Rows of identity-links.csv, the wrong ones included. */
   identityLinks: number;
   /** Presence rows written over all presence files (malformed and duplicate rows included). */
   presences: number;
   indexCases: number;
+  /** Transmissions inside the window (truth.json `infections`). */
   infections: number;
+  /** Deliberately malformed presence rows (truth.json `malformed_rows`). */
   malformedRows: number;
+  /** Exact duplicate presence rows. */
   duplicateRows: number;
+  /** Wall-clock time of the whole run. */
   seconds: number;
+  /** Every file written, in a stable order. */
   files: GeneratedFile[];
+  /** Paths of the files by role. */
   paths: {
     jurisdictions: string;
     roads: string;
@@ -70,6 +89,7 @@ export interface GenerateSummary {
     places: string;
     identityLinks: string;
     presences: Record<PresenceSource, string>;
+    /** Checkpoint temperatures (not a canonical file). */
     checkpointScans: string;
     truth: string;
   };
@@ -130,80 +150,6 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     type: 'FeatureCollection',
     features: buildRoads().map((r) => ({ type: 'Feature', properties: { name: r.name, kind: r.kind }, geometry: { type: 'LineString', coordinates: r.coordinates } })),
   }));
-
-  // Place ids by segment kind.
-  const metroRunIds: string[] = [];
-  for (let l = 0; l < city.metroLines; l++) for (let s = 0; s < METRO_SLOTS; s++) metroRunIds.push(`M${l + 1}-${hhmm(s * METRO_SLOT)}`);
-  const busRunIds: string[] = [];
-  for (let l = 0; l < city.busLines; l++) for (let s = 0; s < BUS_SLOTS; s++) busRunIds.push(`B${String(l + 1).padStart(3, '0')}-${hhmm(s * BUS_SLOT)}`);
-  const usedMetro = new Uint8Array(metroRunIds.length);
-  const usedBus = new Uint8Array(busRunIds.length);
-  const usedServiceDays = new Set<number>();
-  const cellIds = new Map<number, string>();
-  for (const c of city.usedCells) cellIds.set(c, telecomCellId(c));
-  const cellId = (c: number): string => {
-    let s = cellIds.get(c);
-    if (s === undefined) {
-      s = telecomCellId(c);
-      cellIds.set(c, s);
-    }
-    return s;
-  };
-
-  // Identifiers and place ids encoded once, so the hot loop copies bytes instead of walking strings.
-  const fixed = (values: readonly string[], width: number): Uint8Array => {
-    const out = new Uint8Array(values.length * width);
-    values.forEach((v, i) => {
-      for (let k = 0; k < v.length && k < width; k++) out[i * width + k] = v.charCodeAt(k);
-    });
-    return out;
-  };
-  const idBytes = fixed(city.idCard, 18);
-  const phoneBytes = fixed(city.phone, 11);
-  const cardBytes = fixed(city.card, 16);
-  const householdBytes = fixed(city.householdId, 9);
-  const cellBytes = new Map<number, Uint8Array>();
-  const cellIdBytes = (c: number): Uint8Array => {
-    let b = cellBytes.get(c);
-    if (b === undefined) {
-      b = enc(cellId(c));
-      cellBytes.set(c, b);
-    }
-    return b;
-  };
-  // Plain Uint8Arrays, not Buffers: one array shape keeps the copy loops monomorphic.
-  const enc = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
-  const B = {
-    idCard: enc('id_card,'), phone: enc('phone,'), card: enc('card,'),
-    household: enc(',household,'), householdTail: enc(',,,,household_registry'),
-    cell: enc(',cell,'), cellTail: enc(',,,,telecom'),
-    workplace: enc(',workplace,'), workplaceTail: enc(',,,,workplace_attendance'),
-    school: enc(',school,'), schoolTail: enc(',,,,school_attendance'),
-    venue: enc(',venue,'), hospital: enc(',hospital,'), venueTail: enc(',,,,,venue_qr'),
-    metro: enc(',metro,'), bus: enc(',bus,'), transitTail: enc(',,,,transit'), busTail: enc(',,,,,transit'),
-  };
-  const venueBytes = city.venues.map((v) => enc(v.id));
-  const workplaceBytes = city.workplaces.map((w) => enc(w.id));
-  const schoolBytes = city.schools.map((w) => enc(w.id));
-  const metroBytes = metroRunIds.map(enc);
-  const busBytes = busRunIds.map(enc);
-
-  // Presence sinks.
-  const presencePaths = {} as Record<PresenceSource, string>;
-  const writers = PRESENCE_SOURCES.map((src) => {
-    presencePaths[src] = out(`presences-${src}.csv`);
-    return new RowWriter(presencePaths[src], PRESENCE_COLUMNS);
-  });
-  const checkpointScans = new CsvSink(out('checkpoint-scans.csv'), ['id_kind', 'id_value', 'checkpoint_id', 'time', 'temperature']);
-
-  // Imperfections are drawn from their own stream, in writing order.
-  const noise = new Rng(seed, 7, 0);
-  const malformed: TruthMalformedRow[] = [];
-  const duplicates: Record<string, number> = {};
-  const dateOnly: Record<string, number> = {};
-  const geometric = (rate: number): number => Math.floor(Math.log(1 - noise.float()) / Math.log(1 - rate)) + 1;
-  const untilMalformed = PRESENCE_SOURCES.map(() => geometric(MALFORMED_RATE));
-  const untilDuplicate = PRESENCE_SOURCES.map(() => geometric(DUPLICATE_RATE));
 
   // Outbreak state.
   const health = {
@@ -271,189 +217,8 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
   const hotKey = (kind: number, place: number): number => kind * 0x4000000 + place;
   let presences = 0;
 
-  /** Ends the row just written, then now and then follows it with a malformed copy or an exact duplicate. */
-  const endRow = (si: number): void => {
-    const w = writers[si];
-    w.end();
-    if (--untilMalformed[si] === 0) {
-      untilMalformed[si] = geometric(MALFORMED_RATE);
-      const { text, label } = corrupt(w.lastRow(), noise.pick(MALFORMED_LABELS));
-      malformed.push({ file: path.basename(w.path), line: w.lines + 1, label });
-      w.line(text);
-    } else if (--untilDuplicate[si] === 0) {
-      untilDuplicate[si] = geometric(DUPLICATE_RATE);
-      const name = path.basename(w.path);
-      duplicates[name] = (duplicates[name] ?? 0) + 1;
-      w.repeatLast();
-    }
-  };
-
-  const writePlan = (p: number, plan: DayPlan): void => {
-    const idc = city.idCard[p];
-    for (let i = 0; i < plan.n; i++) {
-      const k = plan.kind[i];
-      const si = FILE_INDEX_OF_SEG[k];
-      const w = writers[si];
-      const s = plan.start[i];
-      const place = plan.place[i];
-      w.begin();
-      switch (k) {
-        case SEG.household:
-          w.raw(B.idCard);
-          w.rawRange(idBytes, p * 18, 18);
-          w.raw(B.household);
-          w.rawRange(householdBytes, place * 9, 9);
-          w.comma();
-          if (noise.float() < DATE_ONLY_RATE && !hot.has(hotKey(k, place))) {
-            // Some registry extracts carry only the date of the stay.
-            clock.writeDate(w, s);
-            w.comma();
-            dateOnly['presences-household.csv'] = (dateOnly['presences-household.csv'] ?? 0) + 1;
-          } else {
-            clock.writeIso(w, s);
-            w.comma();
-            clock.writeIso(w, plan.end[i]);
-          }
-          w.raw(B.householdTail);
-          break;
-        case SEG.cell: {
-          // Operators cut long stays into records of at most six hours.
-          const id = cellIdBytes(place);
-          let a = s;
-          const e = plan.end[i];
-          while (e - a > TELECOM_MAX_STAY) {
-            w.raw(B.phone);
-            w.rawRange(phoneBytes, p * 11, 11);
-            w.raw(B.cell);
-            w.raw(id);
-            w.comma();
-            clock.writeIso(w, a);
-            w.comma();
-            clock.writeIso(w, a + TELECOM_MAX_STAY);
-            w.raw(B.cellTail);
-            endRow(si);
-            presences++;
-            w.begin();
-            a += TELECOM_MAX_STAY;
-          }
-          w.raw(B.phone);
-          w.rawRange(phoneBytes, p * 11, 11);
-          w.raw(B.cell);
-          w.raw(id);
-          w.comma();
-          clock.writeIso(w, a);
-          w.comma();
-          clock.writeIso(w, e);
-          w.raw(B.cellTail);
-          break;
-        }
-        case SEG.workplace:
-          w.raw(B.phone);
-          w.rawRange(phoneBytes, p * 11, 11);
-          w.raw(B.workplace);
-          w.raw(workplaceBytes[place]);
-          w.comma();
-          clock.writeIso(w, s);
-          w.comma();
-          clock.writeIso(w, plan.end[i]);
-          w.raw(B.workplaceTail);
-          break;
-        case SEG.school:
-          w.raw(B.idCard);
-          w.rawRange(idBytes, p * 18, 18);
-          w.raw(B.school);
-          w.raw(schoolBytes[place]);
-          w.comma();
-          clock.writeIso(w, s);
-          w.comma();
-          clock.writeIso(w, plan.end[i]);
-          w.raw(B.schoolTail);
-          break;
-        case SEG.venue:
-          w.raw(B.phone);
-          w.rawRange(phoneBytes, p * 11, 11);
-          w.raw(city.venues[place].category === CAT.hospital ? B.hospital : B.venue);
-          w.raw(venueBytes[place]);
-          w.comma();
-          clock.writeIso(w, s);
-          w.raw(B.venueTail);
-          break;
-        case SEG.metro:
-          usedMetro[place] = 1;
-          w.raw(B.card);
-          w.rawRange(cardBytes, p * 16, 16);
-          w.raw(B.metro);
-          w.raw(metroBytes[place]);
-          w.comma();
-          clock.writeIso(w, s);
-          w.comma();
-          clock.writeIso(w, plan.end[i]);
-          w.raw(B.transitTail);
-          break;
-        case SEG.bus:
-          usedBus[place] = 1;
-          w.raw(B.card);
-          w.rawRange(cardBytes, p * 16, 16);
-          w.raw(B.bus);
-          w.raw(busBytes[place]);
-          w.comma();
-          clock.writeIso(w, s);
-          w.raw(B.busTail);
-          break;
-        case SEG.train:
-        case SEG.flight: {
-          const day = Math.floor(s / 1440);
-          usedServiceDays.add(place * 1024 + day + 128);
-          w.ascii('id_card,');
-          w.ascii(idc);
-          w.ascii(k === SEG.train ? ',train,' : ',flight,');
-          w.ascii(serviceDayId(place, day));
-          w.comma();
-          clock.writeIso(w, s);
-          w.comma();
-          clock.writeIso(w, plan.end[i]);
-          w.comma();
-          w.ascii(plan.sub[i]);
-          w.ascii(k === SEG.train ? ',,,rail_manifest' : ',,,air_manifest');
-          break;
-        }
-        case SEG.hotel:
-          w.ascii('id_card,');
-          w.ascii(idc);
-          w.ascii(',hotel,');
-          w.ascii(city.hotels[place].id);
-          w.comma();
-          clock.writeIso(w, s);
-          w.comma();
-          clock.writeIso(w, plan.end[i]);
-          w.comma();
-          w.ascii(plan.sub[i]);
-          w.ascii(',,,hotel_registry');
-          break;
-        case SEG.checkpoint: {
-          const usePlate = city.plate[p] !== '';
-          const idKind = usePlate ? 'plate' : 'id_card';
-          const idValue = usePlate ? city.plate[p] : idc;
-          const cp = city.checkpoints[place].id;
-          w.ascii(idKind);
-          w.comma();
-          w.utf8(idValue);
-          w.ascii(',checkpoint,');
-          w.ascii(cp);
-          w.comma();
-          clock.writeIso(w, s);
-          w.ascii(',,,,,checkpoint');
-          checkpointScans.line(`${idKind},${idValue},${cp},${clock.iso(s)},${(plan.aux[i] / 10).toFixed(1)}`);
-          break;
-        }
-        default:
-          continue;
-      }
-      endRow(si);
-      presences++;
-    }
-  };
-  const serviceDayId = (service: number, day: number): string => `${SERVICES[service].code}-${clock.compactDate(day)}`;
+  const rows = new PresenceRows(city, clock, seed, out, (kind, place) => hot.has(hotKey(kind, place)));
+  const serviceDayId = (service: number, day: number): string => rows.serviceDayId(service, day);
 
   /** Tries to infect p through the hot entries at its segments. Only called for people not yet infected. */
   const transmit = (p: number, d: number, plan: DayPlan): void => {
@@ -553,8 +318,9 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     }
     for (let p = 0; p < N; p++) {
       const plan = planner.planDay(p, d, seed);
-      writePlan(p, plan);
+      rows.writePlan(p, plan);
       if (hot.size > 0 && infectedDay[p] === NO_DAY) transmit(p, d, plan);
+      if ((p & 63) === 63 && rows.busy) await rows.drain();
       if ((p & 16383) === 16383) {
         opts.onProgress?.({ presences, peopleDone: Math.floor((d * N + p) / days), people: N });
         if ((p & 65535) === 65535) await new Promise((r) => setImmediate(r));
@@ -562,8 +328,7 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     }
     opts.onProgress?.({ presences, peopleDone: Math.floor(((d + 1) * N) / days), people: N });
   }
-  for (const w of writers) w.close();
-  checkpointScans.close();
+  await rows.close();
 
   // People, places and identity links.
   const peopleSink = new CsvSink(out('people.csv'), PEOPLE_COLUMNS);
@@ -599,13 +364,13 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
   for (const v of city.venues) placeRow(v.category === CAT.hospital ? 'hospital' : 'venue', v.id, v.name, v.lat, v.lon, communityCode(v.community), VENUE_CATEGORIES[v.category]);
   for (const h of city.hotels) placeRow('hotel', h.id, h.name, h.lat, h.lon, communityCode(h.community), 'hotel');
   for (const c of city.checkpoints) placeRow('checkpoint', c.id, c.name, c.lat, c.lon, jurisdictionAt(c.lon, c.lat), 'checkpoint');
-  for (let i = 0; i < metroRunIds.length; i++) {
-    if (usedMetro[i]) placeRow('metro', metroRunIds[i], `地铁${Math.floor(i / METRO_SLOTS) + 1}号线 ${metroRunIds[i].slice(-4, -2)}:${metroRunIds[i].slice(-2)}班次`, '', '', '', 'station');
+  for (let i = 0; i < rows.metroRunIds.length; i++) {
+    if (rows.usedMetro[i]) placeRow('metro', rows.metroRunIds[i], `地铁${Math.floor(i / METRO_SLOTS) + 1}号线 ${rows.metroRunIds[i].slice(-4, -2)}:${rows.metroRunIds[i].slice(-2)}班次`, '', '', '', 'station');
   }
-  for (let i = 0; i < busRunIds.length; i++) {
-    if (usedBus[i]) placeRow('bus', busRunIds[i], `公交${Math.floor(i / BUS_SLOTS) + 1}路 ${busRunIds[i].slice(-4, -2)}:${busRunIds[i].slice(-2)}班次`, '', '', '', 'station');
+  for (let i = 0; i < rows.busRunIds.length; i++) {
+    if (rows.usedBus[i]) placeRow('bus', rows.busRunIds[i], `公交${Math.floor(i / BUS_SLOTS) + 1}路 ${rows.busRunIds[i].slice(-4, -2)}:${rows.busRunIds[i].slice(-2)}班次`, '', '', '', 'station');
   }
-  for (const key of [...usedServiceDays].sort((a, b) => a - b)) {
+  for (const key of [...rows.usedServiceDays].sort((a, b) => a - b)) {
     const service = Math.floor(key / 1024);
     const dayStart = (key % 1024) - 128;
     const svc = SERVICES[service];
@@ -613,9 +378,9 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     const station = svc.mode === 'train' ? [29.8635, 121.5385] : [29.8267, 121.4619];
     placeRow(svc.mode, id, `${svc.code} ${svc.inbound ? svc.city + '→宁波' : '宁波→' + svc.city}`, station[0], station[1], jurisdictionAt(station[1], station[0]), svc.mode === 'train' ? 'station' : 'airport');
   }
-  for (const c of [...cellIds.keys()].sort((a, b) => a - b)) {
+  for (const c of [...rows.cellIds.keys()].sort((a, b) => a - b)) {
     const [lon, lat] = telecomCellCentre(c);
-    placeRow('cell', cellIds.get(c)!, `网格${cellIds.get(c)!.slice(6)}`, lat, lon, jurisdictionAt(lon, lat), '');
+    placeRow('cell', rows.cellIds.get(c)!, `网格${rows.cellIds.get(c)!.slice(6)}`, lat, lon, jurisdictionAt(lon, lat), '');
   }
   placesSink.close();
 
@@ -661,7 +426,7 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
       sampled: asym ? clock.date(health.onset[p]) : null,
       asymptomatic: asym,
       infectious_from: clock.date(health.onset[p] - 2),
-      isolated: asym || health.isolated[p] >= days + 60 ? null : clock.date(health.isolated[p]),
+      isolated: asym ? null : clock.date(health.isolated[p]),
     };
     if (arrival) {
       c.arrival = arrival.mode === 'car'
@@ -680,9 +445,9 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     infections,
     onsets: Object.fromEntries(cases.filter((c) => c.onset).map((c) => [c.id, c.onset!])),
     asymptomatic: cases.filter((c) => c.asymptomatic).map((c) => c.id),
-    malformed_rows: malformed,
-    duplicate_rows: duplicates,
-    date_only_rows: dateOnly,
+    malformed_rows: rows.malformed,
+    duplicate_rows: rows.duplicates,
+    date_only_rows: rows.dateOnly,
     wrong_identity_links: wrongLinks,
     travellers: city.trips.length,
     high_risk_arrivals: wuhanArrivals.map(id),
@@ -697,8 +462,8 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     fileInfo(peopleSink.path, peopleSink.rows),
     fileInfo(placesSink.path, placesSink.rows),
     fileInfo(linksSink.path, linksSink.rows),
-    ...writers.map((w) => fileInfo(w.path, w.rows)),
-    fileInfo(checkpointScans.path, checkpointScans.rows),
+    ...rows.writers.map((w) => fileInfo(w.path, w.rows)),
+    fileInfo(rows.checkpointScans.path, rows.checkpointScans.rows),
     fileInfo(truthPath, infections.length),
   ];
   return {
@@ -711,11 +476,11 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     households: city.householdId.length,
     places,
     identityLinks: links,
-    presences: writers.reduce((s, w) => s + w.rows, 0),
+    presences: rows.writers.reduce((s, w) => s + w.rows, 0),
     indexCases: indexCases.length,
     infections: infections.length,
-    malformedRows: malformed.length,
-    duplicateRows: Object.values(duplicates).reduce((a, b) => a + b, 0),
+    malformedRows: rows.malformed.length,
+    duplicateRows: Object.values(rows.duplicates).reduce((a, b) => a + b, 0),
     seconds: (performance.now() - started) / 1000,
     files,
     paths: {
@@ -724,46 +489,11 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
       people: peopleSink.path,
       places: placesSink.path,
       identityLinks: linksSink.path,
-      presences: presencePaths,
-      checkpointScans: checkpointScans.path,
+      presences: rows.paths,
+      checkpointScans: rows.checkpointScans.path,
       truth: truthPath,
     },
   };
 
-  function corrupt(row: string, wanted: MalformedLabel): { text: string; label: MalformedLabel } {
-    const f = row.split(',');
-    let label = wanted;
-    if (label === 'end_before_start' && f[5] === '') label = 'bad_date';
-    switch (label) {
-      case 'bad_date':
-        f[4] = '2020-13-45' + f[4].slice(10);
-        break;
-      case 'empty_id':
-        f[1] = '';
-        break;
-      case 'wrong_column_count':
-        if (noise.chance(0.5)) f.splice(6, 1);
-        else f.push('extra');
-        break;
-      case 'end_before_start': {
-        const t = f[4];
-        f[4] = f[5];
-        f[5] = t;
-        break;
-      }
-      case 'unknown_place_kind':
-        f[2] = 'ktv';
-        break;
-      case 'unknown_id_kind':
-        f[0] = 'wechat';
-        break;
-      default: {
-        const never: never = label;
-        throw new Error(`unhandled label ${String(never)}`);
-      }
-    }
-    return { text: f.join(','), label };
-  }
 }
 
-export { ROLE };

@@ -47,7 +47,7 @@ export interface TruthCase {
   asymptomatic: boolean;
   /** First day of infectiousness: two days before onset (or before sampling). */
   infectious_from: string;
-  /** Day the case was isolated (symptomatic cases: two days after onset); null when not in the window. */
+  /** Day the case is isolated (symptomatic cases: two days after onset, possibly after the window); null for asymptomatic cases. */
   isolated: string | null;
   /** For index cases who arrived during the window: how (place_kind, place_id, sub, arrival time). */
   arrival?: { place_kind: PlaceKind; place_id: string; sub?: string; at: string; from: string };

@@ -119,14 +119,19 @@ export function hitStart(h: PairHit): number {
   return Math.max(h.source.start, h.contact.start);
 }
 
+/** Code-unit order: the same everywhere, unlike a locale's collation (and much cheaper). */
+function textOrder(a: string, b: string): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
 /** Strongest first; a total order so every source gives the same list. */
 function compareHits(a: PairHit, b: PairHit): number {
   return categoryRank(a.verdict.category) - categoryRank(b.verdict.category)
     || b.verdict.overlapSeconds - a.verdict.overlapSeconds
     || a.source.start - b.source.start || a.contact.start - b.contact.start
     || a.source.place - b.source.place || a.source.end - b.source.end || a.contact.end - b.contact.end
-    || (a.contact.sub?.text ?? '').localeCompare(b.contact.sub?.text ?? '')
-    || (a.source.sub?.text ?? '').localeCompare(b.source.sub?.text ?? '');
+    || textOrder(a.contact.sub?.text ?? '', b.contact.sub?.text ?? '')
+    || textOrder(a.source.sub?.text ?? '', b.source.sub?.text ?? '');
 }
 
 /** A contact before names are attached. */
@@ -269,20 +274,33 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     });
     // The risk reads the evidence at the pair category that made the contact (close for secondary).
     const pairCat = c.category === 'secondary' ? 'close' : c.category;
-    const strong = c.hits.filter((h) => h.verdict.category === pairCat);
-    const seats = strong.map((h) => h.verdict.seatDistance).filter((d): d is number => d !== undefined);
+    let longest = 0;
+    let seat: number | undefined;
+    let household = false;
+    let sameRoom = false;
+    let allLow = true;
+    let exposures = 0;
+    let first = Infinity;
+    for (const h of c.hits) {
+      const v = h.verdict;
+      if (v.category !== pairCat) continue;
+      exposures++;
+      if (v.overlapSeconds > longest) longest = v.overlapSeconds;
+      if (v.seatDistance !== undefined && (seat === undefined || v.seatDistance < seat)) seat = v.seatDistance;
+      if (v.rule === 'co-presence') household = true;
+      if (v.rule === 'same-room' && v.category === 'close') sameRoom = true;
+      if (!v.lowConfidence) allLow = false;
+      const hs = hitStart(h);
+      if (hs < first) first = hs;
+    }
+    if (exposures === 0) for (const h of c.hits) first = Math.min(first, hitStart(h));
     const risk = scoreRisk(rules, {
-      category: c.category,
-      longestOverlapSeconds: Math.max(0, ...strong.map((h) => h.verdict.overlapSeconds)),
-      seatDistance: seats.length ? Math.min(...seats) : undefined,
-      household: strong.some((h) => h.verdict.rule === 'co-presence'),
-      sameRoom: strong.some((h) => h.verdict.rule === 'same-room' && h.verdict.category === 'close'),
-      lowConfidence: strong.length > 0 && strong.every((h) => h.verdict.lowConfidence),
-      exposures: strong.length,
+      category: c.category, longestOverlapSeconds: longest, seatDistance: seat, household, sameRoom,
+      lowConfidence: exposures > 0 && allLow, exposures,
     });
     const out: TraceContact = {
       ...who, degree: c.degree, category: c.category,
-      firstExposure: isoOf(Math.min(...(strong.length ? strong : c.hits).map(hitStart))),
+      firstExposure: isoOf(first),
       evidence, risk,
     };
     if (c.via !== undefined) out.via = person(c.via).key;

@@ -43,7 +43,9 @@ describe('recall against the synthetic outbreak', () => {
       if (!anchor || Date.parse(`${anchor}T00:00:00+08:00`) - 2 * 86_400_000 >= end) continue;
       const r: TraceResult = await sut.trace({
         id: c.id, onset: c.onset ?? undefined, sampled: c.sampled ?? undefined, asymptomatic: c.asymptomatic,
-        isolated: c.isolated ?? undefined, rules: 'v8', degree: 2, now: end,
+        isolated: c.isolated ?? undefined, rules: 'v8', degree: 2,
+        // The trace runs when the case is found: "now" is the end of the isolation day.
+        now: c.isolated ? Math.min(end, Date.parse(`${c.isolated}T00:00:00+08:00`) + 86_400_000) : end,
       });
       traced++;
       contacts += r.contacts.length;

@@ -158,6 +158,15 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await page.keyboard.press('Enter');
     await expectDrawn(page, 'chain-graph', 4);
     await j.shot('chain');
+    // The person page masks identifiers until a reveal with a purpose (which the server audits).
+    await page.locator('.facts a').first().click();
+    await page.getByTestId('person-ids').waitFor();
+    expect(await page.getByTestId('person-ids').textContent()).toContain('*');
+    await page.getByLabel('Purpose of revealing').fill('verify identity before the home visit');
+    await page.getByRole('button', { name: 'Reveal' }).click();
+    await page.getByText('Revealed (audited)').waitFor();
+    expect(await page.getByTestId('person-ids').textContent()).toContain(w.caseId);
+    await j.shot('person-revealed');
     expect(j.errors).toEqual([]);
     await j.context.close();
   });
@@ -199,5 +208,52 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await expectDrawn(c.page, 'dashboard-map', 20);
     await c.shot('dashboard-new-case');
     expect(c.errors).toEqual([]);
+  });
+
+  it('an administrator uploads a file with a bad row, sees the summary and downloads the rejects; an auditor finds the reveal', async () => {
+    const w = world!;
+    const j = await openJourney(w.browser, 'admin-data-audit', { locale: 'en-US' });
+    await logIn(j, w, 'admin');
+    const { page } = j;
+    await page.goto(`${w.url}/#/data`);
+    const csv = [
+      'id_kind,id_value,place_kind,place_id,start,end,sub,lat,lon,source',
+      'phone,13900000001,venue,V-UPLOAD-1,2020-01-25T10:00:00+08:00,2020-01-25T11:00:00+08:00,,,,upload',
+      'phone,13900000002,venue,V-UPLOAD-1,2020-01-25T10:30:00+08:00,2020-01-25T11:30:00+08:00,,,,upload',
+      'phone,13900000003,venue,V-UPLOAD-1,2020-13-45T10:00:00+08:00,,,,,upload',
+    ].join('\n') + '\n';
+    await page.getByTestId('ingest-file').setInputFiles({ name: 'upload-test.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Ingest' }).click();
+    const summary = page.getByTestId('ingest-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('ingest-read').textContent()).toBe('3');
+    await j.shot('ingest-summary');
+    const rejects = await page.getByTestId('rejects-link').getAttribute('href');
+    const answer = await j.context.request.get(`${w.url}${rejects}`);
+    expect(answer.ok()).toBe(true);
+    const text = await answer.text();
+    expect(text).toMatch(/\b4\b/); // the bad row is line 4 of the file
+    expect(text).toContain('start');
+    await page.goto(`${w.url}/#/admin`);
+    await page.getByTestId('users-table').locator('tbody tr').first().waitFor();
+    expect(await page.getByTestId('users-table').locator('tbody tr').count()).toBeGreaterThanOrEqual(7);
+    await j.shot('admin');
+    expect(j.errors).toEqual([]);
+    await j.context.close();
+
+    const a = await openJourney(w.browser, 'auditor', { locale: 'en-US' });
+    await logIn(a, w, 'auditor');
+    await a.page.goto(`${w.url}/#/admin`);
+    await a.page.getByLabel('Action').fill('person.reveal');
+    await a.page.getByRole('search').getByRole('button', { name: 'Search the audit trail' }).click();
+    await a.page.waitForFunction(() => Number(/\d+/.exec(document.querySelector('[data-testid=audit-total]')?.textContent ?? '')?.[0]) >= 1);
+    const rows = await a.page.getByTestId('audit-table').locator('tbody tr').allTextContents();
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.join('\n')).toContain('verify identity before the home visit');
+    // The reveal names the case it served: the person page was opened from the case workspace.
+    expect(rows.join('\n')).toMatch(/C-[a-z0-9]+/);
+    await a.shot('audit');
+    expect(a.errors).toEqual([]);
+    await a.context.close();
   });
 });

@@ -12,7 +12,8 @@ describe('the whole loop on the synthetic outbreak', () => {
   beforeAll(async () => {
     // Degree 1 is enough to reach every infection (each is a close co-presence with its infector) and
     // keeps the rounds small: in the synthetic city a degree-2 trace lists thousands of secondary contacts.
-    world = await prepareOutbreak({ seed: 11, people: PEOPLE, days: DAYS, trace: { traceDegree: 1 } });
+    // The records store in memory: thousands of feedback commits, and durability is not what is tested here.
+    world = await prepareOutbreak({ seed: 11, people: PEOPLE, days: DAYS, trace: { traceDegree: 1 }, recordsUrl: 'sqlite::memory:' });
     run = await runLoopOnTruth(world);
     console.log(`loop on ${PEOPLE} people × ${DAYS} days: ${JSON.stringify(run)}`);
   }, 300_000);

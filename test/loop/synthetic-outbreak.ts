@@ -129,9 +129,13 @@ export async function runLoopOnTruth(world: OutbreakWorld, maxRounds = 30): Prom
       if (!lead) throw new Error(`command ${cmd.id} has no lead`);
       const truthCase = lead.ids.map((id) => infected.get(id)).find((c) => c !== undefined);
       if (truthCase) {
+        // Found by the loop before the truth's onset or sampling day: the test today is what finds them.
+        const today = new Date(world.now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+        const onset = truthCase.onset && truthCase.onset <= today ? truthCase.onset : null;
+        const sampled = onset ? null : truthCase.sampled && truthCase.sampled <= today ? truthCase.sampled : today;
         await loop.feedback.file(CITY_COMMANDER, cmd.id, {
-          outcome: 'tested_positive', onset: truthCase.onset, sampled: truthCase.sampled ?? (truthCase.onset ? null : truthCase.infected_on),
-          isolatedAt: truthCase.isolated ? endOfDay(truthCase.isolated) : null,
+          outcome: 'tested_positive', onset, sampled,
+          isolatedAt: truthCase.isolated && truthCase.isolated <= today ? endOfDay(truthCase.isolated) : null,
         });
         positives++;
       } else {

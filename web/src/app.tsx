@@ -91,7 +91,7 @@ export function App(): React.JSX.Element {
     case 'case': view = <CaseWorkspace key={route.params[0]} caseId={route.params[0] ?? ''} />; break;
     case 'cases': view = <CasesView />; break;
     case 'inbox': view = <InboxView />; break;
-    case 'person': view = <PersonView key={route.params[0]} personKey={route.params[0] ?? ''} />; break;
+    case 'person': view = <PersonView key={route.params[0]} personKey={route.params[0] ?? ''} caseId={route.query.get('case') ?? undefined} />; break;
     case 'data': view = <DataView />; break;
     case 'admin': view = <AdminView />; break;
     default: view = <DashboardView />;

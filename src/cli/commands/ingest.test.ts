@@ -11,7 +11,7 @@ const cli = path.resolve('bin/cordon.js');
 const HEADER = 'id_kind,id_value,place_kind,place_id,start,end,sub,lat,lon,source';
 
 function run(dataDir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, CORDON_DATA: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, CORDON_DATA: dataDir };
   delete env.CORDON_PRESENCE_URL;
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

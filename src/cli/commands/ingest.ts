@@ -36,9 +36,9 @@ function progressBar(): { update(p: IngestProgress): void; clear(): void } {
       if (now - last < 100 && p.phase === 'storing') return;
       last = now;
       const width = 30;
-      const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-      const bar = p.phase === 'storing' || p.phase === 'done' ? '█'.repeat(Math.round(frac * width)).padEnd(width, '░') : '…'.padEnd(width, ' ');
-      const what = p.phase === 'storing' ? `${count(p.done)}/${count(p.total)}` : p.phase;
+      const frac = p.total > 0 ? Math.min(1, p.done / p.total) : (p.percent ?? 0) / 100;
+      const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+      const what = p.phase === 'storing' ? `storing ${count(p.done)}/${count(p.total)}` : `${p.phase}${p.percent !== undefined ? ` ${Math.round(p.percent)}%` : ''}`;
       process.stderr.write(`\r${path.basename(p.file)} [${bar}] ${what}\x1b[K`);
     },
     clear() {

@@ -20,6 +20,7 @@ export function stderrReporter(stream: NodeJS.WriteStream = process.stderr): Sta
   let lastLabel = '';
   let lastAt = 0;
   let open = false;
+  let stepAt = Date.now();
   const endLine = (): void => {
     if (open) stream.write('\n');
     open = false;
@@ -27,6 +28,7 @@ export function stderrReporter(stream: NodeJS.WriteStream = process.stderr): Sta
   return {
     step: (message) => {
       endLine();
+      stepAt = Date.now();
       stream.write(`• ${message}\n`);
     },
     note: (message) => {
@@ -35,7 +37,13 @@ export function stderrReporter(stream: NodeJS.WriteStream = process.stderr): Sta
     },
     progress: (label, done, total) => {
       const now = Date.now();
-      const text = total > 0 ? `${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.floor((100 * done) / total)}%)` : `${label}: ${done.toLocaleString('en')}`;
+      const elapsed = `${Math.round((now - stepAt) / 1000)} s`;
+      const text =
+        total > 0
+          ? `${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.floor((100 * done) / total)}%, ${elapsed})`
+          : done > 0
+            ? `${label}: ${done.toLocaleString('en')} (${elapsed})`
+            : `${label}… (${elapsed})`;
       if (tty) {
         if (now - lastAt < 100 && label === lastLabel && done !== total) return;
         stream.write(`\r  ${text}\x1b[K`);

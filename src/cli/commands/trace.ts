@@ -1,6 +1,7 @@
 /**
  * @module `cordon trace`: a case's trajectory and contacts, as a readable table or as JSON.
  */
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { DuckDbPresenceStore } from '../../stores/presence/duckdb/duckdb-presence-store.ts';
@@ -24,7 +25,12 @@ interface TraceFlags {
 }
 
 async function openStore(url: string): Promise<PresenceStore> {
-  if (url.startsWith('duckdb:')) return DuckDbPresenceStore.open(url.slice('duckdb:'.length), { owner: 'cordon trace' });
+  if (url.startsWith('duckdb:')) {
+    const file = url.slice('duckdb:'.length);
+    // Opening would create an empty store; a trace over nothing is a mistake worth saying.
+    if (!fs.existsSync(file)) throw new Error(`no presence store at ${file}: ingest data first (cordon ingest FILE…) or set --data / CORDON_DATA`);
+    return DuckDbPresenceStore.open(file, { owner: 'cordon trace' });
+  }
   throw new Error(`cordon trace: presence store "${url.split('//')[0]}…" is not supported by this command yet (use duckdb:PATH)`);
 }
 

@@ -23,7 +23,16 @@ export interface LoopRouteDeps {
   /** The tracer for purpose-bound trace reads; null when no presence store is open. */
   tracer: () => TraceService | null;
   refs: PersonRefCodec;
+  /**
+   * A cheap counter that changes when another process commits to the records store (SQLite's
+   * `PRAGMA data_version`), so cached inboxes notice writes the bus does not carry; absent, cached
+   * answers live `INBOX_TTL_MS` at most.
+   */
+  externalChanges?: () => Promise<number>;
 }
+
+/** How long a cached inbox answer may live when no event says it changed. */
+export const INBOX_TTL_MS = 10_000;
 
 const dateString = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' } as const;
 const idKeyList = {
@@ -49,9 +58,18 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
     const { loop, refs } = deps;
     const { auth, audit } = ctx;
     // Inboxes are read far more often than commands change: answers are cached per scope and query,
-    // dropped when a loop event concerns a unit in that scope (and after 2 s for changes made by
-    // another process, which this server's bus does not hear).
-    const inboxes = new ReadCache(2000);
+    // dropped when a loop event concerns a unit in that scope, when another process committed (the
+    // probe), and after INBOX_TTL_MS in any case.
+    const inboxes = new ReadCache(INBOX_TTL_MS);
+    let probedAt = 0;
+    let version: number | null = null;
+    const probe = async (): Promise<void> => {
+      if (!deps.externalChanges || Date.now() - probedAt < 200) return;
+      probedAt = Date.now();
+      const v = await deps.externalChanges();
+      if (version !== null && v !== version) inboxes.clear();
+      version = v;
+    };
     let tree: Awaited<ReturnType<RouteContext['scope']>> = null;
     loop.bus.subscribe((e) => {
       const t = tree;
@@ -297,6 +315,7 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       const q = req.query;
       const p = principalOf(req);
       const key = JSON.stringify([p.jurisdiction, q.state ?? null, q.overdue ?? null, q.jurisdiction ?? null, q.limit, q.offset]);
+      await probe();
       const body = await inboxes.get(key, p.jurisdiction, async () => {
         tree = await ctx.scope();
         const { total, commands } = await loop.commands.inbox(p, {

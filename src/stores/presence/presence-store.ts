@@ -45,6 +45,8 @@ export interface SqlRunner {
   rows(sql: string): Promise<Record<string, SqlValue>[]>;
   /** Runs a query and returns each column as an array, for bulk reads. */
   columns(sql: string): Promise<SqlValue[][]>;
+  /** How far the statement now running is, 0–100, or undefined when the engine cannot tell. */
+  progress?(): number | undefined;
 }
 
 /**

@@ -96,11 +96,11 @@ export const api = {
   commandHistory: (id: string) => get<{ command: CommandOut; events: CommandEventRecord[]; feedback: FeedbackRecord[] }>(`/api/commands/${enc(id)}/history`),
   act: (id: string, action: 'accept' | 'start', version?: number) => post<{ command: CommandOut }>(`/api/commands/${enc(id)}/${action}`, version ? { version } : {}),
   transfer: (id: string, to: string, reason: string) => post<{ command: CommandOut }>(`/api/commands/${enc(id)}/transfer`, { to, reason }),
-  feedback: (id: string, body: { outcome: string; temperature?: number; notes?: string; namedContacts?: string[]; correctedIds?: string[]; onset?: string }) =>
+  feedback: (id: string, body: { outcome: string; temperature?: number; notes?: string; namedContacts?: string[]; correctedIds?: string[]; onset?: string; sampled?: string }) =>
     post<{ newCase: CaseOut | null; newLeads: number }>(`/api/commands/${enc(id)}/feedback`, body),
 
   person: (ref: string) => get<PersonPage>(`/api/people/${enc(ref)}`),
-  reveal: (ref: string, purpose: string) => post<RevealOut>(`/api/people/${enc(ref)}/reveal`, { purpose }),
+  reveal: (ref: string, purpose: string, caseId?: string) => post<RevealOut>(`/api/people/${enc(ref)}/reveal`, { purpose, ...(caseId ? { caseId } : {}) }),
   searchPeople: (q: string) => get<{ people: (PersonRef & { status: string | null; jurisdiction: string | null })[] }>(`/api/people${query({ q })}`).then((a) => a.people),
   ingest: (file: File, onProgress: (f: number) => void) => upload<IngestSummary>(`/api/ingest${query({ name: file.name })}`, file, onProgress),
 

@@ -5,7 +5,7 @@
 import { useEffect, useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { context2d, useCanvas } from '../components/use-canvas.ts';
-import { dayRange, niceStep } from './scale.ts';
+import { buckets, niceStep } from './scale.ts';
 
 export interface EpiPoint { date: string; status: string; count: number }
 
@@ -20,17 +20,19 @@ const STACK = ['confirmed', 'asymptomatic', 'suspected'];
 export function EpiCurve({ data, height = 220 }: { data: readonly EpiPoint[]; height?: number }): React.JSX.Element {
   const { t } = useTranslation();
   const { wrapRef, canvasRef, size } = useCanvas(height);
-  const { days, byDay, max } = useMemo(() => {
+  const { days, byDay, max, unit } = useMemo(() => {
+    const b = buckets(data.map((p) => p.date));
     const byDay = new Map<string, Map<string, number>>();
     for (const p of data) {
-      const m = byDay.get(p.date) ?? new Map<string, number>();
+      const key = b.keyOf(p.date);
+      const m = byDay.get(key) ?? new Map<string, number>();
       m.set(p.status, (m.get(p.status) ?? 0) + p.count);
-      byDay.set(p.date, m);
+      byDay.set(key, m);
     }
-    const days = dayRange([...byDay.keys()]);
+    const days = b.keys;
     let max = 0;
     for (const m of byDay.values()) max = Math.max(max, [...m.values()].reduce((a, b) => a + b, 0));
-    return { days, byDay, max };
+    return { days, byDay, max, unit: b.unit };
   }, [data]);
 
   useEffect(() => {
@@ -71,11 +73,11 @@ export function EpiCurve({ data, height = 220 }: { data: readonly EpiPoint[]; he
     // Date ticks: about one per 60 px.
     ctx.fillStyle = '#444'; ctx.textAlign = 'center'; ctx.textBaseline = 'top';
     const every = Math.max(1, Math.ceil(60 / bw));
-    days.forEach((d, i) => { if (i % every === 0) ctx.fillText(d.slice(5), left + (i + 0.5) * bw, H - bottom + 6); });
+    days.forEach((d, i) => { if (i % every === 0) ctx.fillText(unit === 'month' ? d : d.slice(5), left + (i + 0.5) * bw, H - bottom + 6); });
     ctx.strokeStyle = '#888'; ctx.beginPath(); ctx.moveTo(left, y(0) + 0.5); ctx.lineTo(W - right, y(0) + 0.5); ctx.stroke();
     ctx.fillStyle = '#555'; ctx.textAlign = 'left';
-    ctx.fillText(t('chart.date'), left, H - 14);
-  }, [canvasRef, size, days, byDay, max, t]);
+    ctx.fillText(`${t('chart.date')} (${t(`chart.per.${unit}`)})`, left, H - 14);
+  }, [canvasRef, size, days, byDay, max, unit, t]);
 
   const total = data.reduce((a, p) => a + p.count, 0);
   return (

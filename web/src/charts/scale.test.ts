@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayRange, niceStep } from './scale.ts';
+import { buckets, dayRange, niceStep } from './scale.ts';
 
 describe('chart scales', () => {
   it('fills the days between the first and last date, across a month end', () => {
@@ -13,5 +13,18 @@ describe('chart scales', () => {
     expect(niceStep(3)).toBe(1);
     expect(niceStep(1200)).toBe(500);
     expect(niceStep(0)).toBe(1);
+  });
+
+  it('switches to weeks and months when the dates span long periods', () => {
+    expect(buckets(['2020-01-01', '2020-01-10']).unit).toBe('day');
+    const weeks = buckets(['2020-01-01', '2020-07-01']);
+    expect(weeks.unit).toBe('week');
+    expect(weeks.keyOf('2020-01-01')).toBe('2019-12-30'); // the Monday of that week
+    expect(weeks.keys[0]).toBe('2019-12-30');
+    const months = buckets(['2020-01-24', '2026-11-29']);
+    expect(months.unit).toBe('month');
+    expect(months.keys[0]).toBe('2020-01');
+    expect(months.keys.at(-1)).toBe('2026-11');
+    expect(months.keys).toHaveLength(83);
   });
 });

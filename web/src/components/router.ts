@@ -17,6 +17,11 @@ export function href(name: string, ...params: string[]): string {
   return `#/${[name, ...params.map(encodeURIComponent)].join('/')}`;
 }
 
+/** A route with a query string: `#/person/REF?case=C1`. */
+export function hrefWith(name: string, params: string[], q: Record<string, string>): string {
+  return `${href(name, ...params)}?${new URLSearchParams(q).toString()}`;
+}
+
 export function navigate(name: string, ...params: string[]): void {
   window.location.hash = href(name, ...params);
 }

@@ -103,13 +103,20 @@ export function ChainGraph({ data, height = 460, initiallyExpanded, onSelect }: 
       const n = layout.nodes.find((m) => m.id === selected.id);
       if (n) { ctx.beginPath(); ctx.arc(sx(n.x), sy(n.y), n.r * cam.s + 5, 0, Math.PI * 2); ctx.strokeStyle = '#111'; ctx.lineWidth = 2; ctx.stroke(); }
     }
-    // Labels only when zoomed in enough to read them.
-    if (cam.s > 0.8) {
+    // Labels only when zoomed in enough to read them, and only where they do not cover another label.
+    if (cam.s > 0.6) {
       ctx.fillStyle = '#222'; ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+      const placed: [number, number, number, number][] = [];
       for (const n of layout.nodes) {
-        if (!visible(n)) continue;
+        if (!visible(n) || (n.kind === 'contact' && cam.s < 1.5)) continue;
         const text = n.kind === 'cluster' ? `${n.label} (${n.count})` : n.count ? `${n.label} (${n.count})` : n.label;
-        ctx.fillText(text, sx(n.x), sy(n.y) + n.r * cam.s + 3);
+        const x = sx(n.x), y = sy(n.y) + n.r * cam.s + 3;
+        const w = ctx.measureText(text).width;
+        const box: [number, number, number, number] = [x - w / 2 - 2, y, x + w / 2 + 2, y + 13];
+        if (placed.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) continue;
+        placed.push(box);
+        if (placed.length > 400) break;
+        ctx.fillText(text, x, y);
       }
     }
     c.dataset.renderMs = (performance.now() - started).toFixed(1);

@@ -47,6 +47,7 @@ export interface ChainLayout {
 }
 
 export const LAYER_GAP = 220;
+const GOLDEN_ANGLE = Math.PI * (3 - Math.sqrt(5));
 export const CASE_GAP = 34;
 
 /** The id of the folded node for the contacts of `caseId` at `place`. */
@@ -165,10 +166,12 @@ export function layoutChain(data: ChainGraphData, expanded: ReadonlySet<string>)
     const ci = index.get(id)!;
     const cx = nodes[ci].x, cy = nodes[ci].y;
     places.forEach(([place, members], i) => {
-      const angle = Math.PI / 2 + (places.length === 1 ? 0 : (i / (places.length - 1) - 0.5) * Math.PI * 0.9);
-      const dist = 70 + (i % 2) * 24;
+      // A sunflower spiral around the case (largest clusters nearest): dense, even, and no two clusters
+      // land on the same spot however many places there are.
+      const angle = Math.PI / 2 + i * GOLDEN_ANGLE;
+      const dist = 46 + 24 * Math.sqrt(i);
       const cid = clusterId(id, place);
-      const x = cx + Math.cos(angle) * dist * 1.6, y = cy + Math.sin(angle) * dist;
+      const x = cx + Math.cos(angle) * dist, y = cy + Math.sin(angle) * dist;
       const k = add({ id: cid, kind: 'cluster', label: place || '—', x, y, r: 5 + Math.min(9, Math.sqrt(members.length) * 1.5), count: members.length, parent: id, place });
       clusters++;
       edges.push([ci, k]);

@@ -5,6 +5,7 @@ import { api, type AuditSearch } from '../api/endpoints.ts';
 import { useAsync } from '../components/use-async.ts';
 import { formatTime } from '../components/format.ts';
 import { useSession } from '../app.tsx';
+import { ROLE_PERMISSIONS, ROLES, PERMISSIONS } from '../../../src/domain/roles.ts';
 
 export function AdminView(): React.JSX.Element {
   const { t, i18n } = useTranslation();
@@ -63,12 +64,23 @@ export function AdminView(): React.JSX.Element {
             <table data-testid="audit-table">
               <thead><tr><th scope="col">{t('admin.time')}</th><th scope="col">{t('admin.username')}</th><th scope="col">{t('admin.role')}</th><th scope="col">{t('admin.action')}</th><th scope="col">{t('admin.case')}</th><th scope="col">{t('admin.purpose')}</th><th scope="col">{t('admin.subject')}</th><th scope="col">{t('admin.outcome')}</th></tr></thead>
               <tbody>{(audit.value?.rows ?? []).map((a) => (
-                <tr key={a.id} className={a.outcome === 'ok' ? undefined : 'flag'}><td>{formatTime(a.at, i18n.language, 'UTC')}</td><td>{a.username ?? a.userId ?? '—'}</td><td>{a.role ? t(`role.${a.role}`, { defaultValue: a.role }) : '—'}</td><td><code>{a.action}</code></td><td>{a.caseId ?? '—'}</td><td>{a.purpose ?? '—'}</td><td>{a.subject ?? '—'}</td><td>{a.outcome}</td></tr>
+                <tr key={a.id} className={a.outcome === 'ok' ? undefined : 'flag'}><td>{formatTime(a.at, i18n.language, 'UTC')}</td><td>{a.username ?? a.userId ?? '—'}</td><td>{a.role ? t(`role.${a.role}`, { defaultValue: a.role }) : '—'}</td><td><code>{a.action}</code></td><td>{a.caseId ?? '—'}</td><td>{a.purpose ?? '—'}</td><td className="subject" title={a.subject ?? undefined}>{a.subject && a.subject.length > 24 ? `${a.subject.slice(0, 24)}…` : a.subject ?? '—'}</td><td>{a.outcome}</td></tr>
               ))}</tbody>
             </table>
           </div>
         </div>
       ) : null}
+      <div className="panel">
+        <h2>{t('admin.roles')}</h2>
+        <div className="table-scroll short">
+          <table data-testid="roles-table">
+            <thead><tr><th scope="col">{t('admin.role')}</th>{PERMISSIONS.map((p) => <th key={p} scope="col"><code>{p}</code></th>)}</tr></thead>
+            <tbody>{ROLES.map((r) => (
+              <tr key={r}><th scope="row">{t(`role.${r}`)}</th>{PERMISSIONS.map((p) => <td key={p} className="num">{ROLE_PERMISSIONS[r].includes(p) ? <span aria-label={t('admin.yes')}>✓</span> : <span aria-label={t('admin.no')} className="muted">·</span>}</td>)}</tr>
+            ))}</tbody>
+          </table>
+        </div>
+      </div>
       <div className="panel">
         <h2>{t('admin.jurisdictions')}</h2>
         <div className="table-scroll short">

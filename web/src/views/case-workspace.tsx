@@ -9,7 +9,7 @@ import { api, type LeadOut, type LoopChainNode, type RetraceOutcome, type TraceO
 import { useAsync } from '../components/use-async.ts';
 import { useBasemap, jurisdictionNamer } from '../components/geo-data.ts';
 import { formatTime, maskId } from '../components/format.ts';
-import { href } from '../components/router.ts';
+import { href, hrefWith } from '../components/router.ts';
 import { Timeline, type TimelineItem } from '../charts/timeline.tsx';
 import { MapCanvas } from '../map/map-canvas.tsx';
 import { ChainGraph } from '../graph/chain-graph.tsx';
@@ -145,7 +145,7 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
       {record.error ? <p role="alert" className="error">{t('app.error', { message: record.error.message })}</p> : null}
       {c ? (
         <dl className="facts">
-          <div><dt>{t('case.person')}</dt><dd><a href={href('person', c.personRef)}>{maskId(c.ids[0] ?? '—')}</a></dd></div>
+          <div><dt>{t('case.person')}</dt><dd><a href={hrefWith('person', [c.personRef], { case: caseId })}>{maskId(c.ids[0] ?? '—')}</a></dd></div>
           <div><dt>{t('case.onset')}</dt><dd>{c.onset ?? '—'}</dd></div>
           <div><dt>{t('case.sampled')}</dt><dd>{c.sampled ?? '—'}</dd></div>
           <div><dt>{t('case.isolated')}</dt><dd>{formatTime(c.isolatedAt, i18n.language)}</dd></div>
@@ -166,7 +166,7 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
             <option value="2">2</option>
           </select>
         </label>
-        <label className="grow">{t('case.purpose')}<input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={2} /></label>
+        <label className="grow">{t('case.purpose')}<input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={4} /></label>
         <button type="submit" className="primary" disabled={busy || !session.can('trace:run')} data-testid="run-trace">{busy ? t('case.running') : t('case.rerun')}</button>
         <button type="button" onClick={() => void push()} disabled={busy || !session.can('trace:run') || !session.can('case:write')} data-testid="push">{t('case.push')}</button>
       </form>
@@ -188,7 +188,7 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
               <h2>{t('case.contacts')}</h2>
               <a className="button" href={api.contactsCsvUrl(caseId, { purpose, rules, degree })} download>{t('case.export')}</a>
             </div>
-            <ContactsTable contacts={trace.contacts} />
+            <ContactsTable contacts={trace.contacts} caseId={caseId} />
           </div>
         </>
       )}

@@ -75,7 +75,7 @@ export function CasesView(): React.JSX.Element {
       </div>
       {cases.error ? <p role="alert" className="error">{t('app.error', { message: cases.error.message })}</p> : null}
       <table data-testid="cases-table">
-        <thead><tr><th scope="col">{t('case.title')}</th><th scope="col">{t('case.person')}</th><th scope="col">{t('case.status')}</th><th scope="col">{t('case.onset')}</th><th scope="col">{t('case.isolated')}</th><th scope="col">{t('case.jurisdiction')}</th></tr></thead>
+        <thead><tr><th scope="col">{t('dashboard.case')}</th><th scope="col">{t('case.person')}</th><th scope="col">{t('case.status')}</th><th scope="col">{t('case.onset')}</th><th scope="col">{t('case.isolated')}</th><th scope="col">{t('case.jurisdiction')}</th></tr></thead>
         <tbody>
           {rows.length === 0 ? <tr><td colSpan={6} className="muted">{cases.loading ? t('app.loading') : t('app.empty')}</td></tr> : rows.map((c) => (
             <tr key={c.id}>

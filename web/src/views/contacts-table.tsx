@@ -5,7 +5,7 @@
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ContactOut } from '../api/endpoints.ts';
-import { href } from '../components/router.ts';
+import { hrefWith } from '../components/router.ts';
 import { maskId } from '../components/format.ts';
 
 type SortKey = 'ids' | 'degree' | 'category' | 'overlap' | 'risk' | 'firstExposure';
@@ -16,7 +16,7 @@ function overlapOf(c: ContactOut): number {
   return c.evidence.reduce((a, e) => Math.max(a, e.overlapSeconds), 0);
 }
 
-export function ContactsTable({ contacts }: { contacts: readonly ContactOut[] }): React.JSX.Element {
+export function ContactsTable({ contacts, caseId }: { contacts: readonly ContactOut[]; caseId: string }): React.JSX.Element {
   const { t } = useTranslation();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'risk', dir: -1 });
   const [category, setCategory] = useState('');
@@ -80,7 +80,7 @@ export function ContactsTable({ contacts }: { contacts: readonly ContactOut[] })
               const e = c.evidence[0];
               return (
                 <tr key={c.personRef} className={`cat-${c.category}`}>
-                  <td><a href={href('person', c.personRef)}>{maskId(c.ids[0] ?? '—')}</a>{c.ids.length > 1 ? <span className="muted"> +{c.ids.length - 1}</span> : null}</td>
+                  <td><a href={hrefWith('person', [c.personRef], { case: caseId })}>{maskId(c.ids[0] ?? '—')}</a>{c.ids.length > 1 ? <span className="muted"> +{c.ids.length - 1}</span> : null}</td>
                   <td className="num">{c.degree}</td>
                   <td><span className={`tag ${c.category}`}>{t(`contacts.${c.category}`)}</span></td>
                   <td className="evidence">

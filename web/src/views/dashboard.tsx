@@ -96,7 +96,7 @@ export function DashboardView(): React.JSX.Element {
         <div className="panel">
           <h2>{t('dashboard.recent')}</h2>
           <table data-testid="recent-cases">
-            <thead><tr><th scope="col">{t('case.person')}</th><th scope="col">{t('case.status')}</th><th scope="col">{t('case.onset')}</th><th scope="col">{t('case.jurisdiction')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('dashboard.case')}</th><th scope="col">{t('case.status')}</th><th scope="col">{t('case.onset')}</th><th scope="col">{t('case.jurisdiction')}</th></tr></thead>
             <tbody>
               {recent.length === 0 ? <tr><td colSpan={4} className="muted">{t('app.empty')}</td></tr> : recent.map((c) => (
                 <tr key={c.id}>

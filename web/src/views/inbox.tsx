@@ -38,6 +38,8 @@ function FeedbackForm({ command, onDone, onCancel }: { command: CommandOut; onDo
   const [notes, setNotes] = useState('');
   const [named, setNamed] = useState('');
   const [corrected, setCorrected] = useState('');
+  // A positive test becomes a case anchored on its sampling date; today unless the officer says otherwise.
+  const [sampled, setSampled] = useState(() => new Date().toISOString().slice(0, 10));
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const lines = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -54,6 +56,7 @@ function FeedbackForm({ command, onDone, onCancel }: { command: CommandOut; onDo
         ...(notes.trim() ? { notes: notes.trim() } : {}),
         namedContacts: lines(named),
         correctedIds: lines(corrected),
+        ...(outcome === 'tested_positive' && sampled ? { sampled } : {}),
       });
       onDone();
     } catch (err) {
@@ -70,6 +73,7 @@ function FeedbackForm({ command, onDone, onCancel }: { command: CommandOut; onDo
           <label key={o} className="radio"><input type="radio" name="outcome" value={o} checked={outcome === o} onChange={() => setOutcome(o)} required />{t(`feedback.${o}`)}</label>
         ))}
       </fieldset>
+      {outcome === 'tested_positive' ? <label>{t('feedback.sampled')}<input type="date" value={sampled} onChange={(e) => setSampled(e.target.value)} required /></label> : null}
       <label>{t('feedback.temperature')}<input type="number" inputMode="decimal" step="0.1" min="30" max="45" value={temperature} onChange={(e) => setTemperature(e.target.value)} /></label>
       <label>{t('feedback.notes')}<textarea rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} /></label>
       <label>{t('feedback.namedContacts')}<textarea rows={2} value={named} onChange={(e) => setNamed(e.target.value)} /></label>
@@ -113,6 +117,24 @@ function TransferForm({ command, onDone, onCancel }: { command: CommandOut; onDo
   );
 }
 
+/** A command's transitions: who did what, when, and why (transfers and escalations carry a reason). */
+function CommandHistory({ id }: { id: string }): React.JSX.Element {
+  const { t, i18n } = useTranslation();
+  const history = useAsync(() => api.commandHistory(id), [id]);
+  if (history.error) return <p role="alert" className="error">{history.error.message}</p>;
+  if (!history.value) return <p className="muted">{t('app.loading')}</p>;
+  return (
+    <ol className="history" aria-label={t('inbox.history')}>
+      {history.value.events.map((e) => (
+        <li key={e.seq}>
+          <time dateTime={e.at}>{formatTime(e.at, i18n.language)}</time> · {t(`event.${e.kind}`, { defaultValue: e.kind })} · {t(`role.${e.actorRole}`, { defaultValue: e.actorRole })}
+          {e.reason ? <> · <em>{e.reason}</em></> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 export function InboxView(): React.JSX.Element {
   const { t, i18n } = useTranslation();
   const [showAll, setShowAll] = useState(false);
@@ -120,7 +142,7 @@ export function InboxView(): React.JSX.Element {
   const live = useLive(commands.reload, (type) => type.startsWith('command') || type.startsWith('lead') || type.startsWith('feedback'));
   const now = useNow(30_000);
   const nameOf = jurisdictionNamer(useBasemap(), i18n.language);
-  const [open, setOpen] = useState<{ id: string; form: 'feedback' | 'transfer' } | undefined>(undefined);
+  const [open, setOpen] = useState<{ id: string; form: 'feedback' | 'transfer' | 'history' } | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
@@ -158,7 +180,7 @@ export function InboxView(): React.JSX.Element {
                 <span className="tag">{t(`status.${c.state}`)}</span>
               </div>
               <div className="card-body">
-                <span>{t('inbox.subject')}: <a href={href('person', c.personRef)}>{t('inbox.personLink')}</a> · {t('case.title')} <a href={href('case', c.caseId)}>{c.caseId}</a></span>
+                <span>{t('inbox.subject')}: <a href={href('person', c.personRef)}>{t('inbox.personLink')}</a> · {t('dashboard.case')} <a href={href('case', c.caseId)}>{c.caseId}</a></span>
                 <span>{nameOf(c.jurisdiction)}</span>
                 <span>{t('inbox.due', { time: formatTime(c.deadline, i18n.language) })}</span>
                 {c.state !== 'closed' ? <Countdown deadline={c.deadline} now={now} /> : null}
@@ -167,7 +189,9 @@ export function InboxView(): React.JSX.Element {
                 {c.state === 'pushed' ? <button type="button" className="primary" onClick={() => void act(c.id, 'accept')}>{t('inbox.accept')}</button> : null}
                 {c.state === 'accepted' || c.state === 'in_progress' ? <button type="button" className="primary" onClick={() => setOpen({ id: c.id, form: 'feedback' })}>{t('inbox.feedback')}</button> : null}
                 {c.state === 'pushed' || c.state === 'accepted' || c.state === 'in_progress' ? <button type="button" onClick={() => setOpen({ id: c.id, form: 'transfer' })}>{t('inbox.transfer')}</button> : null}
+                <button type="button" aria-expanded={open?.id === c.id && open.form === 'history'} onClick={() => setOpen(open?.id === c.id && open.form === 'history' ? undefined : { id: c.id, form: 'history' })}>{t('inbox.history')}</button>
               </div>
+              {open && open.id === c.id && open.form === 'history' ? <CommandHistory id={c.id} /> : null}
               {open && open.id === c.id && open.form === 'feedback' ? <FeedbackForm command={c} onDone={() => done(t('feedback.sent'))} onCancel={() => setOpen(undefined)} /> : null}
               {open && open.id === c.id && open.form === 'transfer' ? <TransferForm command={c} onDone={() => done(t('status.transferred'))} onCancel={() => setOpen(undefined)} /> : null}
             </li>

@@ -25,7 +25,7 @@ export function historyOf(p: PersonPage, t: (key: string, opts?: Record<string, 
   return rows.sort((a, b) => a.at.localeCompare(b.at));
 }
 
-export function PersonView({ personKey: ref }: { personKey: string }): React.JSX.Element {
+export function PersonView({ personKey: ref, caseId }: { personKey: string; caseId?: string }): React.JSX.Element {
   const { t, i18n } = useTranslation();
   const session = useSession();
   const person = useAsync(() => api.person(ref), [ref]);
@@ -39,7 +39,7 @@ export function PersonView({ personKey: ref }: { personKey: string }): React.JSX
   const reveal = async (e: React.FormEvent): Promise<void> => {
     e.preventDefault();
     setError(undefined);
-    try { setRevealed(await api.reveal(ref, purpose)); } catch (err) { setError(err instanceof Error ? err.message : String(err)); }
+    try { setRevealed(await api.reveal(ref, purpose, caseId ?? p?.case?.id)); } catch (err) { setError(err instanceof Error ? err.message : String(err)); }
   };
 
   if (person.error) return <p role="alert" className="error">{t('app.error', { message: person.error.message })}</p>;
@@ -50,7 +50,7 @@ export function PersonView({ personKey: ref }: { personKey: string }): React.JSX
       <div className="view-head">
         <h1 id="person-title">{t('person.title')} · {maskId(p.ids[0] ?? '—')}</h1>
         {p.status ? <span className="tag">{t(`status.${p.status.status}`, { defaultValue: p.status.status })}</span> : null}
-        {p.case ? <a href={href('case', p.case.id)}>{t('case.title')} {p.case.id}</a> : null}
+        {p.case ? <a href={href('case', p.case.id)}>{t('dashboard.case')} {p.case.id}</a> : null}
       </div>
       <div className="grid2">
         <div className="panel">
@@ -62,7 +62,7 @@ export function PersonView({ personKey: ref }: { personKey: string }): React.JSX
           ))}
           {revealed ? <p role="status" className="ok">{t('person.revealed')}</p> : session.can('people:reveal') ? (
             <form className="filters" onSubmit={(e) => void reveal(e)}>
-              <label className="grow">{t('person.revealReason')}<input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={2} /></label>
+              <label className="grow">{t('person.revealReason')}<input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={4} /></label>
               <button type="submit">{t('person.reveal')}</button>
             </form>
           ) : null}
@@ -71,7 +71,7 @@ export function PersonView({ personKey: ref }: { personKey: string }): React.JSX
         <div className="panel">
           <h2>{t('person.statusHistory')}</h2>
           <table>
-            <thead><tr><th scope="col">{t('person.when')}</th><th scope="col">{t('person.what')}</th><th scope="col">{t('case.title')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('person.when')}</th><th scope="col">{t('person.what')}</th><th scope="col">{t('dashboard.case')}</th></tr></thead>
             <tbody>{history.length === 0 ? <tr><td colSpan={3} className="muted">{t('app.empty')}</td></tr> : history.map((h, i) => (
               <tr key={i}><td>{formatTime(h.at, i18n.language)}</td><td>{h.what}</td><td>{h.link ? <a href={href('case', h.link)}>{h.link}</a> : '—'}</td></tr>
             ))}</tbody>
@@ -81,7 +81,7 @@ export function PersonView({ personKey: ref }: { personKey: string }): React.JSX
       <div className="panel">
         <h2>{t('person.exposures')}</h2>
         <table>
-          <thead><tr><th scope="col">{t('case.title')}</th><th scope="col">{t('contacts.category')}</th><th scope="col" className="num">{t('case.degree')}</th><th scope="col" className="num">{t('contacts.risk')}</th><th scope="col">{t('person.when')}</th></tr></thead>
+          <thead><tr><th scope="col">{t('dashboard.case')}</th><th scope="col">{t('contacts.category')}</th><th scope="col" className="num">{t('case.degree')}</th><th scope="col" className="num">{t('contacts.risk')}</th><th scope="col">{t('person.when')}</th></tr></thead>
           <tbody>{p.exposures.length === 0 ? <tr><td colSpan={5} className="muted">{t('app.empty')}</td></tr> : p.exposures.map((x) => (
             <tr key={x.id}><td><a href={href('case', x.caseId)}>{x.caseId}</a></td><td>{t(`contacts.${x.category}`, { defaultValue: x.category })}</td><td className="num">{x.degree}</td><td className="num">{x.risk}</td><td>{formatTime(x.createdAt, i18n.language)}</td></tr>
           ))}</tbody>

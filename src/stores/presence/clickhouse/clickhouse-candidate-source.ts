@@ -10,6 +10,7 @@ import { parseSub } from '../../../domain/contact-rules.ts';
 import { PLACE_KINDS } from '../../../domain/formats.ts';
 import { SubTable, type Candidate, type CandidateSource, type FirstDegreeRead, type PlaceWindow } from '../../../trace/candidate-source.ts';
 import type { ClickHousePresenceStore, PresenceIdRow } from './clickhouse-presence-store.ts';
+import { ROW_IDENTITY } from './clickhouse-schema.ts';
 import { sqlList, sqlUInt32 } from './clickhouse-sql.ts';
 
 /**
@@ -53,7 +54,7 @@ export class ClickHouseCandidateSource implements CandidateSource {
     const mine = `FROM ${t.byPerson} WHERE ident IN ${ids} AND ${window}`;
     const rows = await this.store.conn.rows<{ side: number } & Record<'ident' | 'place' | 'start_s' | 'end_s' | 'sub' | 'flags', number>>(`
 SELECT 0 AS side, ident, place, start_s, end_s, sub, flags FROM (
-  SELECT ident, place, start_s, end_s, sub, flags, row_key ${mine} LIMIT 1 BY row_key)
+  SELECT ident, place, start_s, end_s, sub, flags, source ${mine} LIMIT 1 BY ${ROW_IDENTITY})
 UNION ALL
 SELECT 1 AS side, ident, place, start_s, end_s, sub, flags FROM (
   SELECT ident, place, start_s, end_s, sub, flags, row_key FROM ${t.presences}
@@ -104,11 +105,11 @@ LIMIT 1 BY row_key`, SHARD_LOCAL);
     const I = arr(identList);
     const ids = sqlList(identList, sqlUInt32);
     // Each presence of the people read, tagged with its read and clipped to that read's window.
-    const mine = `SELECT place, ident, row_key, sub, flags, start_s, end_s, transform(ident, ${I}, ${arr(readOf)}, 0) AS k,
+    const mine = `SELECT place, ident, source, sub, flags, start_s, end_s, transform(ident, ${I}, ${arr(readOf)}, 0) AS k,
     greatest(start_s, transform(ident, ${I}, ${arr(fromOf)}, 0)) AS s, least(end_s, transform(ident, ${I}, ${arr(toOf)}, 0)) AS e
   FROM ${t.byPerson} WHERE ident IN ${ids} AND ${window}`;
     const rows = await this.store.conn.rows<Record<'side' | 'k' | 'ident' | 'place' | 'start_s' | 'end_s' | 'sub' | 'flags', number>>(`
-SELECT 0 AS side, k, ident, place, start_s, end_s, sub, flags FROM (${mine}) WHERE s < e LIMIT 1 BY row_key
+SELECT 0 AS side, k, ident, place, start_s, end_s, sub, flags FROM (${mine}) WHERE s < e LIMIT 1 BY ${ROW_IDENTITY}
 UNION ALL
 SELECT 1 AS side, k, ident, place, start_s, end_s, sub, flags FROM (
   SELECT ident, place, start_s, end_s, sub, flags, row_key, ks, ts, te FROM (

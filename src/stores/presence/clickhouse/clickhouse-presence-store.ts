@@ -9,9 +9,9 @@
  * place, start, end, sub and source, checked against the shard's stored rows of the same places and
  * days, pruned by its primary key), and only when every shard has checked does each insert its part
  * in one statement. So a batch inserted twice counts once, and a retry after a failure adds only what
- * is missing. The presence tables are ReplacingMergeTree on that hash as a backstop, and reads drop
- * repeats with `LIMIT 1 BY row_key`, so even two writers racing on the same rows never show a
- * presence twice. Why this and not an insert log: the check needs no extra state, is exact for the
+ * is missing. The place-ordered table is ReplacingMergeTree on that hash as a backstop, and reads drop
+ * repeats (`LIMIT 1 BY` the hash, or the record's identity on the person-ordered table), so even two
+ * writers racing on the same rows never show a presence twice. Why this and not an insert log: the check needs no extra state, is exact for the
  * counts the ingest reports, and costs one pruned read per shard and batch, done on the shards in
  * parallel.
  *
@@ -39,7 +39,7 @@ import {
   type ClickHouseTarget,
 } from './clickhouse-connection.ts';
 import { ClickHouseCandidateSource } from './clickhouse-candidate-source.ts';
-import { dropShardDdl, shardDdl, storeDdl, tableNames } from './clickhouse-schema.ts';
+import { ROW_IDENTITY, dropShardDdl, shardDdl, storeDdl, tableNames } from './clickhouse-schema.ts';
 import { sqlInt, sqlList, sqlName, sqlString, sqlUInt32 } from './clickhouse-sql.ts';
 
 /** One shard of the cluster: a connection to its server and the database its local tables live in. */
@@ -641,7 +641,7 @@ ORDER BY version DESC LIMIT 1 BY place_kind, place_id`);
     const md = maxDuration ?? (await this.maxDuration());
     return this.idRows(`SELECT ident, place, start_s, end_s, sub, flags FROM ${this.tables.byPerson}
 WHERE ident IN ${sqlList([...new Set(idents)], sqlUInt32)} AND ${this.windowCondition(from, to, md)}
-LIMIT 1 BY row_key`);
+LIMIT 1 BY ${ROW_IDENTITY}`);
   }
 
   /** Presence rows at each place (dictionary id) overlapping its window. */
@@ -727,7 +727,7 @@ LIMIT 1 BY row_key`)));
     const md = await this.maxDuration();
     const got = await this.storedRows(`SELECT ident, place, start_s, end_s, sub, flags, lat, lon, source FROM ${this.tables.byPerson}
 WHERE ident IN ${sqlList(ids, sqlUInt32)} AND ${this.windowCondition(from, to, md)}
-LIMIT 1 BY row_key`);
+LIMIT 1 BY ${ROW_IDENTITY}`);
     return got.sort((a, b) => a.start - b.start || a.end - b.end || cmp(a.placeKind, b.placeKind) || cmp(a.placeId, b.placeId));
   }
 

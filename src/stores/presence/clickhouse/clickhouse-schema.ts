@@ -6,8 +6,8 @@
  * - on every shard, in that shard's database (its replica's `default_database`):
  *   `db__presences`, a ReplacingMergeTree ordered by (place, start) and partitioned by UTC day, so a
  *   contact read touches only the granules of its places and windows and retention drops whole days;
- *   `db__by_person`, the same rows ordered by (ident, start), filled by a materialized view, so a
- *   trajectory read is pruned too;
+ *   `db__by_person`, the same rows (without the dedup hash) ordered by (ident, start), filled by a
+ *   materialized view, so a trajectory read is pruned too;
  * - in database `db`, on the server the store talks to: the Distributed tables `presences` (sharded by
  *   place, so all presences of one place sit on one shard and a place's overlap is computed where the
  *   rows are) and `by_person`, the dictionaries (identifier, place, sub ↔ dense id, one table per
@@ -22,11 +22,18 @@ import { sqlName } from './clickhouse-sql.ts';
  */
 export const INDEX_GRANULARITY = 256;
 
-/** Column list of the presence tables, in insert order. */
+/** Column list of the place-ordered presence table, in insert order. */
 export const PRESENCE_COLUMNS = ['place', 'start_s', 'end_s', 'ident', 'sub', 'flags', 'lat', 'lon', 'source', 'row_key'] as const;
 
-const PRESENCE_COLUMN_TYPES = `place UInt32, start_s UInt32, end_s UInt32, ident UInt32, sub UInt32, flags UInt8,
-  lat Nullable(Float64), lon Nullable(Float64), source String, row_key UInt64`;
+/**
+ * What makes two presences the same record (the port's duplicate rule). The person-ordered table has
+ * no `row_key` (8 random bytes per row that compress to nothing): its reads drop repeats by these.
+ */
+export const ROW_IDENTITY = 'ident, place, start_s, end_s, sub, source';
+
+const BASE_COLUMN_TYPES = `place UInt32, start_s UInt32, end_s UInt32, ident UInt32, sub UInt32, flags UInt8,
+  lat Nullable(Float64), lon Nullable(Float64), source String`;
+const PRESENCE_COLUMN_TYPES = `${BASE_COLUMN_TYPES}, row_key UInt64`;
 
 /** Names of the tables of store `db`. */
 export function tableNames(db: string): {
@@ -75,11 +82,11 @@ export function shardDdl(db: string, shardDb: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.${t.localPresences} (${PRESENCE_COLUMN_TYPES})
 ENGINE = ReplacingMergeTree() PARTITION BY intDiv(start_s, 86400) ORDER BY (place, start_s, row_key)
 SETTINGS index_granularity = ${INDEX_GRANULARITY}`,
-    `CREATE TABLE IF NOT EXISTS ${s}.${t.localByPerson} (${PRESENCE_COLUMN_TYPES})
-ENGINE = ReplacingMergeTree() PARTITION BY intDiv(start_s, 86400) ORDER BY (ident, start_s, row_key)
+    `CREATE TABLE IF NOT EXISTS ${s}.${t.localByPerson} (${BASE_COLUMN_TYPES})
+ENGINE = MergeTree() PARTITION BY intDiv(start_s, 86400) ORDER BY (ident, start_s)
 SETTINGS index_granularity = ${INDEX_GRANULARITY}`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s}.${t.localByPersonView} TO ${s}.${t.localByPerson}
-AS SELECT ${PRESENCE_COLUMNS.join(', ')} FROM ${s}.${t.localPresences}`,
+AS SELECT ${PRESENCE_COLUMNS.filter((c) => c !== 'row_key').join(', ')} FROM ${s}.${t.localPresences}`,
   ];
 }
 

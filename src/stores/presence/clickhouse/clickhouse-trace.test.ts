@@ -96,7 +96,7 @@ describe.skipIf(!base)('trace pushed down to ClickHouse', () => {
       source: new ClickHouseCandidateSource(ch), dict: ch, timeZone: 'Asia/Shanghai',
       groups: await LinkedIdentityGroups.fromLinks(ch.identityLinks(), ch),
     });
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await duck?.close();

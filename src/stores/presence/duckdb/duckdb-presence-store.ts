@@ -101,6 +101,10 @@ class DuckDbSqlRunner implements SqlRunner {
     const reader = await this.conn.runAndReadAll(sql);
     return reader.getColumns().map((col) => col.map(toSqlValue));
   }
+  progress(): number | undefined {
+    const p = this.conn.progress.percentage;
+    return p >= 0 ? p : undefined;
+  }
 }
 
 /** Opens a SQL runner on a private in-memory DuckDB, for validating files when the store has no bulk path. */
@@ -167,7 +171,7 @@ export class DuckDbPresenceStore implements PresenceStore {
     this.bulk = {
       sql: bulkRunner,
       commitPresences: (table, options) => this.mutex.run(() => this.commitStaged(bulkRunner, table, options?.returnChunk ?? false)),
-      checkpoint: () => this.mutex.run(() => this.runner.run('CHECKPOINT')),
+      checkpoint: () => this.mutex.run(() => this.runner.run('CHECKPOINT').catch(() => undefined)),
     };
   }
 
@@ -199,6 +203,8 @@ export class DuckDbPresenceStore implements PresenceStore {
     }
     const conn = await instance.connect();
     const bulkConn = await instance.connect();
+    // Query progress feeds the ingest progress bar; DuckDB tracks it only when its bar is enabled (never printed).
+    await bulkConn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false;');
     const store = new DuckDbPresenceStore(instance, conn, bulkConn, file, ownerFile);
     await store.init();
     return store;
@@ -294,7 +300,8 @@ INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat
       const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
       const chunk = returnChunk ? await readChunk(r, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`) : undefined;
       await r.run('COMMIT');
-      if (fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT');
+      // The batch is durable in the WAL already; a checkpoint that cannot run now (another writer) runs later.
+      if (fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT').catch(() => undefined);
       const result: PresenceInsertResult = { inserted: fresh, duplicates: staged - fresh };
       if (chunk) result.chunk = chunk;
       return result;
