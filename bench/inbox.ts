@@ -4,7 +4,7 @@
  * bounded keep-alive load on 127.0.0.1 from a worker thread against `GET /api/commands`. Prints
  * requests per second and latency percentiles per store, checks both stores answer the same.
  *
- *   node bin/run-ts.js bench/inbox.ts [--commands 100000] [--seconds 10] [--connections 32] [--limit 50] [--store both|sqlite|postgres] [--client auto|wrk|node]
+ *   node bin/run-ts.js bench/inbox.ts [--commands 100000] [--seconds 10] [--connections 16] [--limit 50] [--store both|sqlite|postgres] [--client auto|wrk|node]
  *
  * The load comes from `wrk` (Debian's package, one thread) when installed, as it costs the shared
  * cores least; otherwise from a Node worker thread with keep-alive connections.
@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
   options: {
     commands: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
+    connections: { type: 'string', default: '16' },
     limit: { type: 'string', default: '50' },
     store: { type: 'string', default: 'both' },
     client: { type: 'string', default: 'auto' },

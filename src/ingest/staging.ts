@@ -94,6 +94,13 @@ function valuesInsert(table: string, rows: readonly (readonly SqlValue[])[]): st
   return `INSERT INTO ${table} VALUES ${body}`;
 }
 
+/** Inserts rows into a temporary table: by the engine's appender when it has one, else by INSERT text. */
+async function insertRows(sql: SqlRunner, table: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (sql.append) return sql.append(table, rows);
+  for (let i = 0; i < rows.length; i += 1000) await sql.run(valuesInsert(table, rows.slice(i, i + 1000)));
+}
+
 /** Stages a CSV file (header already recognised) into `t.raw` / `t.rej`; returns the statements that drop what the view reads. */
 async function stageCsv(sql: SqlRunner, file: string, kind: FileKind, header: readonly string[], prefix: string, t: StagingTables): Promise<string[]> {
   const { numbered: num, drop } = await readLines(sql, file, prefix, t);
@@ -122,8 +129,8 @@ UNION ALL SELECT * FROM ${t.raw}_t`);
       }
       good.push([line, parsed.fields.length, ...pos.map((p) => (p > 0 ? (parsed.fields[p - 1] ?? null) : null))]);
     }
-    for (let i = 0; i < good.length; i += 1000) await sql.run(valuesInsert(`${t.raw}_t`, good.slice(i, i + 1000)));
-    for (let i = 0; i < bad.length; i += 1000) await sql.run(valuesInsert(t.rej, bad.slice(i, i + 1000)));
+    await insertRows(sql, `${t.raw}_t`, good);
+    await insertRows(sql, t.rej, bad);
     after = Number(page[page.length - 1].line);
   }
   return drop;

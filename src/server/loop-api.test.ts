@@ -35,6 +35,7 @@ let presenceStore: DuckDbPresenceStore;
 let loop: Loop;
 let caseId: string;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-loop-api-'));
+const uploadEvents = new LocalEventSource();
 const refs = new PersonRefCodec('test secret for person references');
 
 beforeAll(async () => {
@@ -63,13 +64,13 @@ beforeAll(async () => {
       ingestRoutes({
         ingest: new IngestService(presenceStore, { timeZone: 'Asia/Shanghai', rejectsDir: path.join(dataDir, 'rejects') }, openDuckDbScratch),
         dataDir,
-        events: new LocalEventSource(),
+        events: uploadEvents,
       }),
     ],
   });
   // The fixture's live events come from its own source; the loop's bus feeds the same hub here.
-  const unsubscribe = loopEventSource(loop.bus).subscribe((e) => fx.events.publish(e));
-  void unsubscribe;
+  loopEventSource(loop.bus).subscribe((e) => fx.events.publish(e));
+  uploadEvents.subscribe((e) => fx.events.publish(e));
 });
 
 afterAll(async () => {
@@ -164,6 +165,7 @@ describe('the loop over HTTP', () => {
     expect(theirs.people).toEqual([]);
     const ref = mine.people[0].personRef as string;
     expect((await get(`/api/people/${ref}`, zhAnalyst)).status).toBe(200);
+    expect((await fx.store.searchAudit({ action: 'person.read', username: 'zh-analyst' })).rows[0]).toMatchObject({ subject: `person:${ref}`, role: 'analyst' });
     expect((await get(`/api/people/${ref}`, hsAnalyst)).status).toBe(404);
     expect((await get(`/api/people/p_${'A'.repeat(40)}`, zhAnalyst)).status).toBe(404);
     const denied = await fx.store.searchAudit({ username: 'hs-analyst', action: 'authz.denied' });
@@ -212,6 +214,16 @@ describe('the loop over HTTP', () => {
     expect(history.feedback[0]).toMatchObject({ outcome: 'tested_negative' });
   });
 
+  it('lists a case\'s leads within the subtree, each list read on the audit trail', async () => {
+    const mine = await (await get(`/api/leads?caseId=${caseId}`, zhAnalyst)).json();
+    expect(mine.leads).toHaveLength(1);
+    expect(mine.leads[0].ids).toContain('phone:139****0002');
+    expect((await (await get(`/api/leads?caseId=${caseId}`, hsAnalyst)).json()).leads).toEqual([]);
+    expect((await get(`/api/leads/${mine.leads[0].id}`, hsAnalyst)).status).toBe(404);
+    const trail = await fx.store.searchAudit({ action: 'leads.read', caseId });
+    expect(trail.rows.map((r) => [r.username, (r.detail as { count: number }).count])).toEqual([['hs-analyst', 0], ['zh-analyst', 1]]);
+  });
+
   it('summarises the dashboard within the subtree', async () => {
     const mine = await (await get('/api/dashboard', zhAnalyst)).json();
     expect(mine.cases.confirmed).toBe(1);
@@ -230,8 +242,18 @@ describe('the loop over HTTP', () => {
     ].join('\n');
     const denied = await fetch(`${fx.url}/api/ingest?name=scans.csv`, { method: 'POST', headers: { cookie: zhOfficer, 'content-type': 'text/csv' }, body: csv });
     expect(denied.status).toBe(403);
+    const ctrl = new AbortController();
+    const stream = await fetch(`${fx.url}/api/events`, { headers: { cookie: admin }, signal: ctrl.signal });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: hello')) text += decoder.decode((await reader.read()).value);
     const res = await fetch(`${fx.url}/api/ingest?name=scans.csv`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: csv });
     expect(res.status).toBe(200);
+    // Progress reached the uploader as live events, ending with the done phase.
+    while (!text.includes('"phase":"done"')) text += decoder.decode((await reader.read()).value);
+    expect(text).toMatch(/event: ingest\.progress\ndata: \{"uploadId":"[0-9a-f-]{36}","phase":"done"/);
+    ctrl.abort();
     const summary = await res.json();
     expect(summary).toMatchObject({ kind: 'presences', rowsRead: 2, accepted: 1, rejected: 1 });
     const rejects = await fetch(`${fx.url}${summary.rejects}`, { headers: { cookie: admin } });
@@ -241,6 +263,16 @@ describe('the loop over HTTP', () => {
     const notData = await fetch(`${fx.url}/api/ingest?name=notes.csv`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: 'hello,world\n1,2\n' });
     expect(notData.status).toBe(400);
     expect((await notData.json()).message).toMatch(/notes\.csv/);
+  });
+
+  it('documents every route in the OpenAPI document', async () => {
+    const doc = await (await fetch(`${fx.url}/api/docs/json`)).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
+      '/api/cases', '/api/cases/{id}/confirm', '/api/trace', '/api/cases/{id}/contacts.csv', '/api/leads', '/api/commands',
+      '/api/commands/{id}/feedback', '/api/commands/{id}/transfer', '/api/people', '/api/people/{ref}/reveal', '/api/jurisdictions/geojson',
+      '/api/dashboard', '/api/ingest',
+    ]));
+    expect(doc.paths['/api/trace'].post.requestBody.content['application/json'].schema.required).toEqual(['caseId', 'purpose']);
   });
 
   it('writes no phone or ID number into the log', () => {

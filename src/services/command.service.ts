@@ -201,6 +201,8 @@ export class CommandService {
   /** Accepts, starts, reopens or closes a command the actor sees. */
   async act(actor: Actor, id: string, action: Exclude<CommandAction, { kind: 'transfer' | 'escalate' }>, expectedVersion?: number): Promise<CommandRecord> {
     const events: LoopEvent[] = [];
+    // The tree is loaded outside the transaction: inside it, only the transaction's operations may run.
+    await this.jurisdictions.tree();
     const result = await this.store.transaction(async (tx) => {
       const cmd = await this.get(actor, id, tx);
       if (expectedVersion !== undefined && cmd.version !== expectedVersion) {

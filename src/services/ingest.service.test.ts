@@ -120,6 +120,18 @@ describe('IngestService', () => {
     expect(await store.presencesOf(['phone:13800000003'], 0, 2 ** 32 - 1)).toHaveLength(1);
   });
 
+  it('rejects a line longer than the limit without reading it, and goes on', async () => {
+    const file = write('huge-line.csv', [
+      HEADER,
+      'phone,1,venue,V1,2020-01-25T14:05:00Z,,,,,',
+      `phone,${'9'.repeat(3_000_000)},venue,V1,2020-01-25T14:05:00Z,,,,,`,
+      'phone,2,venue,V1,2020-01-25T14:05:00Z,,,,,',
+    ].join('\n'));
+    const summary = await sut.ingestFile(file);
+    expect(summary).toMatchObject({ rowsRead: 3, accepted: 2, rejected: 1 });
+    expect(readRejects(summary.rejectsPath).get(3)).toMatchObject({ field: '(line)', reason: expect.stringMatching(/line too long/) });
+  });
+
   it('honours offsets, reads offset-less times in the deployment zone, and expands dates and point events', async () => {
     const file = write('times.csv', [
       HEADER,
@@ -139,6 +151,13 @@ describe('IngestService', () => {
     expect(await one('d')).toMatchObject({ start: at('2020-01-24T16:00:00Z'), end: at('2020-01-25T16:00:00Z'), dateOnly: true, pointEvent: false });
     expect(await one('e')).toMatchObject({ start: at('2020-01-25T06:00:00Z'), end: at('2020-01-25T06:05:00Z'), pointEvent: true });
     expect(await one('f')).toMatchObject({ start: at('2020-01-25T06:05:00Z'), end: at('2020-01-25T07:05:00Z'), pointEvent: true });
+  });
+
+  it('makes a date-only presence the whole local day, 23 hours on a spring-forward day', async () => {
+    const berlin = new IngestService(store, { timeZone: 'Europe/Berlin', rejectsDir });
+    await berlin.ingestFile(write('dst.csv', [HEADER, 'phone,dst,venue,V1,2021-03-28,,,,,'].join('\n')));
+    const [p] = await store.presencesOf(['phone:dst'], 0, 2 ** 32 - 1);
+    expect(p).toMatchObject({ start: at('2021-03-27T23:00:00Z'), end: at('2021-03-28T22:00:00Z'), dateOnly: true });
   });
 
   it('adds nothing when the same file is ingested again, and counts repeats inside a file', async () => {
@@ -244,6 +263,7 @@ describe('IngestService', () => {
     const plan = sut.planFolder(folder);
     expect(plan.filter((e) => e.kind).map((e) => e.kind)).toEqual(['places', 'people', 'identity_links', 'presences']);
     expect(plan.filter((e) => e.skipped).map((e) => path.basename(e.file)).sort()).toEqual(['jurisdictions.geojson', 'truth.json']);
+    expect(plan.find((e) => e.file.endsWith('.geojson'))?.skipped).toMatch(/GeoJSON/);
     const summaries = [];
     for (const e of plan) if (e.kind) summaries.push(await sut.ingestFile(e.file));
     expect(summaries.map((s) => [s.kind, s.accepted, s.rejected])).toEqual([

@@ -120,7 +120,7 @@ export class IngestService {
       const file = path.join(dir, name);
       if (!fs.statSync(file).isFile()) continue;
       if (/^truth\.json$/i.test(name)) entries.push({ file, skipped: 'ground truth of the synthetic outbreak, not input data' });
-      else if (/\.geojson$/i.test(name)) entries.push({ file, skipped: 'jurisdiction polygons (GeoJSON) are imported with `cordon jurisdictions`' });
+      else if (/\.geojson$/i.test(name)) entries.push({ file, skipped: 'GeoJSON map data, not presence input (jurisdiction polygons are imported with `cordon jurisdictions`)' });
       else if (!DATA_EXTENSIONS.test(name)) entries.push({ file, skipped: 'not a CSV, JSON Lines or Parquet file' });
       else {
         try {

@@ -137,6 +137,14 @@ describe('the loop services on a small world (real tracer, DuckDB, SQLite)', () 
     await expect(sut.commands.accept(P2, cmd.id, 1)).rejects.toThrow(/changed since you loaded it/);
   });
 
+  it('acts on a command from a fresh start, before anything has loaded the tree', async () => {
+    // A new process (the CLI) first touches the tree inside its transaction: that must not wait on itself.
+    const cold = createLoop({ store: records, now: () => clock });
+    const f = (await sut.commands.inbox(CITY)).commands.find((c) => c.personKey === 'id_card:F')!;
+    await expect(cold.commands.start({ userId: 'u', role: 'commander', jurisdiction: 'P3' }, f.id)).rejects.toThrow(/cannot start — it is pushed/);
+    await expect(records.transaction(async () => records.getCase('none'))).rejects.toThrow(/inside one of its own transactions/);
+  });
+
   it('escalates overdue commands to the parent unit, once per SLA window', async () => {
     clock = new Date('2020-01-26T03:00:00Z');
     const first = await sut.commands.sweepOverdue({ userId: 'system', role: 'system', jurisdiction: '*' });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IdentityService } from './identity.service.ts';
 import { IngestService } from './ingest.service.ts';
 import { PresenceTraceService } from './trace.service.ts';
 import { DuckDbPresenceStore, openDuckDbScratch } from '../stores/presence/duckdb/duckdb-presence-store.ts';
@@ -67,5 +68,20 @@ describe('PresenceTraceService on DuckDB with ingest', () => {
       ['phone:13900000009', 'close'], ['phone:13800000002', 'close'], ['phone:13900000010', 'general'],
     ]);
     expect(after.contacts.find((c) => c.key === 'phone:13900000009')?.evidence[0]).toMatchObject({ rule: 'vehicle-rows', seatDistance: 3 });
+  });
+
+  it('groups people as identity resolution does: a phone linked to two ID cards does not join the two', async () => {
+    fs.writeFileSync(path.join(dir, 'conflict.csv'), 'a_kind,a_value,b_kind,b_value,source\nid_card,110101199001011237,phone,13800000001,wrong_feed\n');
+    await ingest.ingestFile(path.join(dir, 'conflict.csv'));
+    const identity = new IdentityService(store, { all: () => Promise.resolve([]), append: () => Promise.resolve() });
+    const sut = await PresenceTraceService.start({ store, timeZone: 'Asia/Shanghai', mode: 'index', identity });
+    const r = await sut.trace({ id: 'phone:13800000001', onset: '2020-01-27', rules: 'v8', degree: 1, now: NOW });
+    // One of the two links is held back for an analyst: the person has one ID card, not both.
+    expect(r.person.ids.filter((i) => i.startsWith('id_card:'))).toHaveLength(1);
+    expect(r.person.ids).toContain('phone:13800000001');
+    // Merging every raw link instead joins both ID cards (one has no presences: listed all the same).
+    const merged = await PresenceTraceService.start({ store, timeZone: 'Asia/Shanghai', mode: 'index' });
+    const m = await merged.trace({ id: 'phone:13800000001', onset: '2020-01-27', rules: 'v8', degree: 1, now: NOW });
+    expect(m.person.ids).toEqual(['id_card:110101199001011237', 'id_card:330203199001011234', 'phone:13800000001']);
   });
 });

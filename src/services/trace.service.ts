@@ -33,6 +33,22 @@ export interface TraceServiceOptions {
   /** Rule set when a request names none (default v9). */
   defaultRules?: string;
   onProgress?: BuildProgress;
+  /**
+   * Identity resolution (`IdentityService`): people with conflicting links held back. Without it
+   * every stored link is merged.
+   */
+  identity?: PersonGroupSource;
+}
+
+/** Where the people come from: the part of the identity service the tracer needs. */
+export interface PersonGroupSource {
+  /** Every person with several identifiers, as `kind:value` lists. */
+  personGroups(): Promise<string[][]>;
+}
+
+async function loadGroups(opts: TraceServiceOptions, dict: CachedDictionary): Promise<IdentityGroups> {
+  if (opts.identity) return LinkedIdentityGroups.fromPersonGroups(await opts.identity.personGroups(), dict);
+  return LinkedIdentityGroups.fromLinks(opts.store.identityLinks(), dict);
 }
 
 /** Something that announces committed presence batches (the ingest service). */
@@ -64,7 +80,7 @@ export class PresenceTraceService implements TraceService {
   /** Opens the service: reads identity links, and builds the index unless the reads go to the store. */
   static async start(opts: TraceServiceOptions): Promise<PresenceTraceService> {
     const dict = new CachedDictionary(opts.store);
-    const groups = await LinkedIdentityGroups.fromLinks(opts.store.identityLinks(), dict);
+    const groups = await loadGroups(opts, dict);
     const mode = opts.mode ?? (opts.store.capabilities.traceInStore ? 'store' : 'index');
     if (mode === 'store') {
       const source = opts.storeSource ?? new StoreCandidateSource(opts.store, dict, opts.store.capabilities.name);
@@ -96,9 +112,9 @@ export class PresenceTraceService implements TraceService {
     });
   }
 
-  /** Re-reads identity links (after identity links were ingested or corrected). */
+  /** Re-reads the people (after identity links were ingested or an analyst settled a conflict; refresh the identity service first). */
   async refreshIdentities(): Promise<void> {
-    this.groups = await LinkedIdentityGroups.fromLinks(this.opts.store.identityLinks(), this.dict);
+    this.groups = await loadGroups(this.opts, this.dict);
     this.tracer = this.makeTracer();
   }
 }

@@ -384,20 +384,28 @@ export function buildCity(seed: number, residents: number, days: number, refYear
   };
   const trips: Trip[] = [];
   const wuhanDays = Math.min(days, 4);
+  // Families coming home together from the high-risk region early in the window (about 0.4% of
+  // residents), seated side by side.
+  for (let h = 0; h < householdId.length; h++) {
+    if (!rng.chance(0.0016)) continue;
+    const day = rng.int(wuhanDays);
+    const first = leg(HIGH_RISK_CITY, true, day, false);
+    for (let k = 0; k < hhSize[h]; k++) {
+      const i = hhStart[h] + k;
+      trip[i] = trips.length;
+      const own = k === 0 ? first : { ...first, sub: seat(first.service, day) };
+      trips.push({ kind: 'return', arrive: own, city: HIGH_RISK_CITY, hotel: -1, room: '' });
+    }
+  }
   for (let i = 0; i < residents; i++) {
     const roll = rng.float();
-    if (role[i] === ROLE.child || age[i] > 80) continue;
-    if (roll < 0.004) {
-      // Coming home from the high-risk region early in the window.
-      const day = rng.int(wuhanDays);
-      trip[i] = trips.length;
-      trips.push({ kind: 'return', arrive: leg(HIGH_RISK_CITY, true, day, false), city: HIGH_RISK_CITY, hotel: -1, room: '' });
-    } else if (roll < 0.014) {
+    if (role[i] === ROLE.child || age[i] > 80 || trip[i] >= 0) continue;
+    if (roll < 0.01) {
       const city = rng.pick(otherCities);
       const day = rng.int(days);
       trip[i] = trips.length;
       trips.push({ kind: 'return', arrive: leg(city, true, day, true), city, hotel: -1, room: '' });
-    } else if (roll < 0.05) {
+    } else if (roll < 0.046) {
       const city = rng.chance(0.05) ? HIGH_RISK_CITY : rng.pick(otherCities);
       const out = rng.int(days);
       const back = out + rng.range(2, 8);

@@ -46,6 +46,11 @@ export class Clock {
     if (probe.getUTCFullYear() !== y || probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d) {
       throw new Error(`start "${start}" is not a real calendar date`);
     }
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+    } catch {
+      throw new Error(`time zone "${timeZone}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
+    }
     this.before = before;
     const tableByOffset = new Map<number, string[]>();
     for (let i = -before; i < days + after; i++) {

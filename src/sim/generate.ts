@@ -5,16 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PEOPLE_COLUMNS, PLACE_COLUMNS, PRESENCE_COLUMNS, IDENTITY_LINK_COLUMNS, type PlaceKind } from '../domain/formats.ts';
+import { PEOPLE_COLUMNS, PLACE_COLUMNS, IDENTITY_LINK_COLUMNS, type PlaceKind } from '../domain/formats.ts';
 import { buildCity, CAT, SERVICES, VENUE_CATEGORIES } from './city.ts';
 import { Clock } from './clock.ts';
 import { CsvSink, csvField } from './csv-sink.ts';
-import { PresenceRows, PRESENCE_SOURCES, type PresenceSource } from './presence-rows.ts';
-import { buildRoads, telecomCellCentre, telecomCellId } from './geo.ts';
-import { BUS_SLOT, BUS_SLOTS, METRO_SLOT, METRO_SLOTS, NO_DAY, Planner, SEG, seatRow, TRANSMITS, type DayPlan } from './mobility.ts';
+import { PresenceRows, type PresenceSource } from './presence-rows.ts';
+import { buildRoads, telecomCellCentre } from './geo.ts';
+import { BUS_SLOTS, METRO_SLOTS, NO_DAY, Planner, SEG, seatRow, TRANSMITS, type DayPlan } from './mobility.ts';
 import { HIGH_RISK_CITY } from './names.ts';
 import { Rng } from './prng.ts';
-import type { MalformedLabel, Truth, TruthCase, TruthInfection, TruthMalformedRow, TruthWrongLink } from './truth.ts';
+import type { Truth, TruthCase, TruthInfection, TruthWrongLink } from './truth.ts';
 
 export type { Truth, TruthCase, TruthInfection, TruthMalformedRow, TruthWrongLink, MalformedLabel } from './truth.ts';
 export { readTruth } from './truth.ts';
@@ -95,15 +95,7 @@ export interface GenerateSummary {
   };
 }
 
-const FILE_OF_SEG: PresenceSource[] = ['household', 'telecom', 'venue', 'venue', 'venue', 'transit', 'transit', 'manifest', 'manifest', 'hotel', 'checkpoint'];
-const FILE_INDEX_OF_SEG = FILE_OF_SEG.map((f) => PRESENCE_SOURCES.indexOf(f));
 const PLACE_KIND_OF_SEG: PlaceKind[] = ['household', 'cell', 'workplace', 'school', 'venue', 'metro', 'bus', 'train', 'flight', 'hotel', 'checkpoint'];
-
-/** Probability of a rare imperfection per row. */
-const MALFORMED_RATE = 0.001;
-const DUPLICATE_RATE = 0.003;
-const DATE_ONLY_RATE = 0.004;
-const MALFORMED_LABELS: MalformedLabel[] = ['bad_date', 'empty_id', 'wrong_column_count', 'end_before_start', 'unknown_place_kind', 'unknown_id_kind'];
 
 /** Infection probability per qualifying exposure, by place (venues by category), scaled by hours where it says so. */
 const P_HOUSEHOLD = 0.1;
@@ -113,8 +105,6 @@ const P_VENUE_PER_HOUR = [0.015, 0.0045, 0.0075, 0.045, 0.03, 0.022, 0.0075];
 const P_SCHOOL = 0.001;
 /** Close-contact rule: overlap of at least 15 minutes; venue scans are point events, so their starts must be within 15 minutes. */
 const MIN_OVERLAP = 15;
-/** Longest telecom stay record, minutes. */
-const TELECOM_MAX_STAY = 360;
 
 interface HotEntry {
   person: number;
@@ -124,8 +114,6 @@ interface HotEntry {
   sub: string;
 }
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-const hhmm = (min: number): string => pad2(Math.floor(min / 60)) + pad2(min % 60);
 
 /** Generates the city into `opts.out`. Deterministic: the same options give byte-identical files. */
 export async function generateCity(opts: GenerateOptions): Promise<GenerateSummary> {
@@ -215,7 +203,6 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
   const txRng = new Rng(0);
   const hot = new Map<number, HotEntry[]>();
   const hotKey = (kind: number, place: number): number => kind * 0x4000000 + place;
-  let presences = 0;
 
   const rows = new PresenceRows(city, clock, seed, out, (kind, place) => hot.has(hotKey(kind, place)));
   const serviceDayId = (service: number, day: number): string => rows.serviceDayId(service, day);
@@ -322,11 +309,11 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
       if (hot.size > 0 && infectedDay[p] === NO_DAY) transmit(p, d, plan);
       if ((p & 63) === 63 && rows.busy) await rows.drain();
       if ((p & 16383) === 16383) {
-        opts.onProgress?.({ presences, peopleDone: Math.floor((d * N + p) / days), people: N });
+        opts.onProgress?.({ presences: rows.presences, peopleDone: Math.floor((d * N + p) / days), people: N });
         if ((p & 65535) === 65535) await new Promise((r) => setImmediate(r));
       }
     }
-    opts.onProgress?.({ presences, peopleDone: Math.floor(((d + 1) * N) / days), people: N });
+    opts.onProgress?.({ presences: rows.presences, peopleDone: Math.floor(((d + 1) * N) / days), people: N });
   }
   await rows.close();
 
@@ -453,7 +440,9 @@ export async function generateCity(opts: GenerateOptions): Promise<GenerateSumma
     high_risk_arrivals: wuhanArrivals.map(id),
   };
   const truthPath = out('truth.json');
-  fs.writeFileSync(truthPath, JSON.stringify(truth, null, 1));
+  // Written last and renamed into place: a folder with truth.json is a complete city.
+  fs.writeFileSync(truthPath + '.partial', JSON.stringify(truth, null, 1));
+  fs.renameSync(truthPath + '.partial', truthPath);
 
   const fileInfo = (p: string, rows: number): GeneratedFile => ({ name: path.basename(p), path: p, rows, bytes: fs.statSync(p).size });
   const files: GeneratedFile[] = [

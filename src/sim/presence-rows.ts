@@ -8,7 +8,7 @@ import { PRESENCE_COLUMNS } from '../domain/formats.ts';
 import { CAT, SERVICES, type City } from './city.ts';
 import type { Clock } from './clock.ts';
 import { CsvSink, RowWriter } from './csv-sink.ts';
-import { telecomCellId } from './geo.ts';
+import { TELECOM_COLS, TELECOM_ROWS, telecomCellId } from './geo.ts';
 import { BUS_SLOT, BUS_SLOTS, METRO_SLOT, METRO_SLOTS, SEG, type DayPlan } from './mobility.ts';
 import { Rng } from './prng.ts';
 import type { MalformedLabel, TruthMalformedRow } from './truth.ts';
@@ -77,7 +77,8 @@ export class PresenceRows {
   private readonly phoneBytes: Uint8Array;
   private readonly cardBytes: Uint8Array;
   private readonly householdBytes: Uint8Array;
-  private readonly cellBytes = new Map<number, Uint8Array>();
+  /** Encoded cell ids by cell index: a dense array, since a Map lookup per telecom row shows in profiles. */
+  private readonly cellBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(TELECOM_ROWS * TELECOM_COLS);
   private readonly venueBytes: Uint8Array[];
   private readonly venueIsHospital: Uint8Array;
   private readonly workplaceBytes: Uint8Array[];
@@ -143,10 +144,10 @@ export class PresenceRows {
   }
 
   private cellIdBytes(c: number): Uint8Array {
-    let b = this.cellBytes.get(c);
+    let b = this.cellBytes[c];
     if (b === undefined) {
       b = enc(this.cellId(c));
-      this.cellBytes.set(c, b);
+      this.cellBytes[c] = b;
     }
     return b;
   }

@@ -5,6 +5,7 @@
  */
 import { categoryRank, evaluatePair, explainPair, type Category, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
 import type { PlaceKind } from '../domain/formats.ts';
+import { compareIdKeys } from '../domain/identity.ts';
 import { scoreRisk } from '../domain/risk.ts';
 import { FLAG_DATE_ONLY, FLAG_POINT_EVENT, type Candidate, type IdentityGroups, type TraceDictionary } from './candidate-source.ts';
 import type { ContactEvidence, TraceContact, TracePresence, TraceResult, TraceWindow } from './types.ts';
@@ -237,7 +238,9 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
   const identName = new Map(identList.map((id, i) => [id, identKeys[i]]));
   const placeName = new Map(placeList.map((id, i) => [id, placeKeys[i]]));
   const person = (p: number): { key: string; ids: string[] } => {
-    const ids = groups.groupOf(p).map((id) => identName.get(id) ?? `?${id}`).sort();
+    const ids = groups.groupOf(p).map((id) => identName.get(id) ?? `?${id}`);
+    if (groups.extraIds) ids.push(...groups.extraIds(p));
+    ids.sort(compareIdKeys);
     return { key: personKey(ids), ids };
   };
   const isoCache = new Map<number, string>();
@@ -315,7 +318,10 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
   return { person: casePerson, window: input.window, rules: { name: rules.name, version: rules.version }, trajectory, contacts, summary };
 }
 
-/** A person's key: a resolved person identifier, else their ID card (the most stable), else their first identifier. */
+/**
+ * A person's key, as identity resolution gives it: with identifiers in kind order (ID cards first),
+ * the first one — their ID card when they have one.
+ */
 export function personKey(ids: readonly string[]): string {
-  return ids.find((i) => i.startsWith('person:')) ?? ids.find((i) => i.startsWith('id_card:')) ?? ids[0] ?? '';
+  return [...ids].sort(compareIdKeys)[0] ?? '';
 }

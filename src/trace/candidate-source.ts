@@ -71,6 +71,8 @@ export interface TraceDictionary {
 export interface IdentityGroups {
   /** Every identifier dictionary id of the person holding `ident`, sorted ascending, including `ident`. */
   groupOf(ident: number): readonly number[];
+  /** Identifiers of the person (by their smallest id) that have no presences, so no dictionary id; listed in outputs. */
+  extraIds?(person: number): readonly string[];
 }
 
 /** Each identifier is its own person: the answer when no identity links are known. */

@@ -1,7 +1,6 @@
 /**
- * @module Identity groups for the tracer: which identifier dictionary ids are one person, from the
- * store's identity links (union-find). Used until identity resolution offers its own groups; it
- * merges every link it is given, so links an analyst has not settled should not be passed in.
+ * @module Identity groups for the tracer: which identifier dictionary ids are one person — from
+ * identity resolution's people (conflicts held back), or, without it, from every raw link (union-find).
  */
 import type { IdentityGroups, TraceDictionary } from './candidate-source.ts';
 import type { IdentityLink } from '../domain/formats.ts';
@@ -10,14 +9,25 @@ import { idKey } from '../domain/formats.ts';
 /** Union-find over identifier keys, then mapped to dictionary ids. */
 export class LinkedIdentityGroups implements IdentityGroups {
   private readonly groups = new Map<number, number[]>();
+  private readonly extras = new Map<number, string[]>();
 
-  /** `members`: each person's identifier dictionary ids (persons with one identifier may be left out). */
-  constructor(members: Iterable<readonly number[]>) {
+  /**
+   * `members`: each person's identifier dictionary ids (persons with one identifier may be left out),
+   * with the `kind:value` of their identifiers that have no dictionary id.
+   */
+  constructor(members: Iterable<readonly number[] | { ids: readonly number[]; extra: readonly string[] }>) {
     for (const m of members) {
-      const sorted = [...new Set(m)].sort((a, b) => a - b);
+      const ids = 'extra' in m ? m.ids : m;
+      const sorted = [...new Set(ids)].sort((a, b) => a - b);
+      if (!sorted.length) continue;
+      if ('extra' in m && m.extra.length) this.extras.set(sorted[0], [...m.extra]);
       if (sorted.length < 2) continue;
       for (const id of sorted) this.groups.set(id, sorted);
     }
+  }
+
+  extraIds(person: number): readonly string[] {
+    return this.extras.get(person) ?? [];
   }
 
   /** Identifiers with links: how many are grouped. */
@@ -29,7 +39,20 @@ export class LinkedIdentityGroups implements IdentityGroups {
     return this.groups.get(ident) ?? [ident];
   }
 
-  /** Builds groups from identity links; identifiers the dictionary does not know are bridges only. */
+  /**
+   * Builds groups from identity resolution's people (`IdentityService.personGroups()`: conflicting
+   * links held back, analysts' decisions applied), as `kind:value` lists.
+   */
+  static async fromPersonGroups(people: readonly (readonly string[])[], dict: TraceDictionary): Promise<LinkedIdentityGroups> {
+    const keys = [...new Set(people.flat())];
+    const ids = keys.length ? await dict.identifierIds(keys) : new Map<string, number>();
+    return new LinkedIdentityGroups(people.map((g) => ({
+      ids: g.map((k) => ids.get(k)).filter((id): id is number => id !== undefined),
+      extra: g.filter((k) => !ids.has(k)),
+    })));
+  }
+
+  /** Builds groups from raw identity links (every link merged). */
   static async fromLinks(links: AsyncIterable<IdentityLink[]> | Iterable<IdentityLink[]>, dict: TraceDictionary): Promise<LinkedIdentityGroups> {
     const parent = new Map<string, string>();
     const find = (x: string): string => {
@@ -59,14 +82,14 @@ export class LinkedIdentityGroups implements IdentityGroups {
     }
     const keys = [...parent.keys()];
     const ids = keys.length ? await dict.identifierIds(keys) : new Map<string, number>();
-    const byRoot = new Map<string, number[]>();
+    const byRoot = new Map<string, { ids: number[]; extra: string[] }>();
     for (const k of keys) {
-      const id = ids.get(k);
-      if (id === undefined) continue;
       const root = find(k);
       let g = byRoot.get(root);
-      if (!g) byRoot.set(root, (g = []));
-      g.push(id);
+      if (!g) byRoot.set(root, (g = { ids: [], extra: [] }));
+      const id = ids.get(k);
+      if (id === undefined) g.extra.push(k);
+      else g.ids.push(id);
     }
     return new LinkedIdentityGroups(byRoot.values());
   }

@@ -17,7 +17,7 @@ describe('recall against the synthetic outbreak', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-recall-'));
-    const city = await generateCity({ seed: 7, people: 2000, days: 14, out: path.join(dir, 'city') });
+    const city = await generateCity({ seed: 3, people: 3000, days: 14, out: path.join(dir, 'city') });
     truth = readTruth(city.paths.truth);
     store = await DuckDbPresenceStore.open(':memory:');
     const ingest = new IngestService(store, { timeZone: truth.options.timeZone, rejectsDir: path.join(dir, 'rejects') }, openDuckDbScratch);
@@ -36,6 +36,7 @@ describe('recall against the synthetic outbreak', () => {
     let found = 0;
     let contacts = 0;
     let traced = 0;
+    const byCategory = { close: 0, secondary: 0, companion: 0, general: 0 };
     const missed: string[] = [];
     for (const c of truth.cases) {
       const anchor = c.asymptomatic ? c.sampled : c.onset ?? c.sampled;
@@ -49,6 +50,7 @@ describe('recall against the synthetic outbreak', () => {
       });
       traced++;
       contacts += r.contacts.length;
+      for (const k of r.contacts) byCategory[k.category]++;
       const from = Date.parse(r.window.from);
       const to = Date.parse(r.window.to);
       const listed = new Set(r.contacts.filter((k) => k.category === 'close' || k.category === 'secondary').flatMap((k) => k.ids));
@@ -62,7 +64,7 @@ describe('recall against the synthetic outbreak', () => {
       }
     }
     const recall = infected ? found / infected : 1;
-    console.info(`recall ${found}/${infected} = ${(recall * 100).toFixed(1)}% over ${traced} cases; ${(contacts / traced).toFixed(1)} contacts per case; missed: ${missed.join('; ') || 'none'}`);
+    console.info(`recall ${found}/${infected} = ${(recall * 100).toFixed(1)}% over ${traced} cases; ${(contacts / traced).toFixed(1)} contacts per case (${Object.entries(byCategory).map(([k, v]) => `${k} ${(v / traced).toFixed(1)}`).join(', ')}); missed: ${missed.join('; ') || 'none'}`);
     expect(traced).toBeGreaterThan(10);
     expect(infected).toBeGreaterThanOrEqual(20);
     expect(recall).toBeGreaterThanOrEqual(0.99);

@@ -112,7 +112,7 @@ describe('Tracer over the index', () => {
       .link('phone:other', 'card:T1');
     const r = await f.tracer().trace(req);
     expect(r.person).toEqual({ key: 'id_card:330203199001011234', ids: ['id_card:330203199001011234', 'phone:case'] });
-    expect(r.contacts.map((c) => [c.key, c.ids])).toEqual([['card:T1', ['card:T1', 'phone:other']], ['card:T9', ['card:T9']]]);
+    expect(r.contacts.map((c) => [c.key, c.ids])).toEqual([['card:T9', ['card:T9']], ['phone:other', ['phone:other', 'card:T1']]]);
     expect(r.trajectory).toHaveLength(2);
   });
 

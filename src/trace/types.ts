@@ -86,9 +86,9 @@ export interface ContactEvidence {
 
 /** A person, listed with every identifier known for them. */
 export interface TracedPerson {
-  /** Stable person key (from identity resolution). */
+  /** Stable person key, as identity resolution gives it: the first identifier in kind order (the ID card when known). */
   key: string;
-  /** All identifiers, `kind:value`, sorted. */
+  /** All identifiers, `kind:value`, in kind order (ID cards first), then by value. */
   ids: string[];
 }
 

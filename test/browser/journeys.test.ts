@@ -114,6 +114,14 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await expectDrawn(j.page, 'dashboard-map', 20);
     await expectDrawn(j.page, 'epi-curve', 2);
     await j.shot('dashboard');
+    // The language follows the browser (zh-CN here) and switches on demand, labels and map included.
+    expect(await j.page.locator('h1').textContent()).toBe('指挥大屏');
+    await j.page.getByRole('combobox', { name: '语言' }).selectOption('en');
+    await j.page.locator('h1', { hasText: 'Command dashboard' }).waitFor();
+    await expectDrawn(j.page, 'dashboard-map', 20);
+    await j.shot('dashboard-english');
+    await j.page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
+    await j.page.locator('h1', { hasText: '指挥大屏' }).waitFor();
     expect(j.errors).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import { ApiError } from './api/client.ts';
 import { changeLanguage, type Language } from './i18n/index.ts';
 import { href, navigate, useRoute } from './components/router.ts';
 import { ChangePasswordView, LoginView } from './views/login.tsx';
+import { loadBasemap } from './components/geo-data.ts';
 import { DashboardView } from './views/dashboard.tsx';
 import { CasesView } from './views/cases.tsx';
 import { CaseWorkspace } from './views/case-workspace.tsx';
@@ -54,6 +55,8 @@ export function App(): React.JSX.Element {
     // Ask the server only when this browser signed in before: a fresh visitor goes straight to the
     // sign-in form instead of provoking a 401 (the session cookie itself is HttpOnly and invisible here).
     if (!localStorage.getItem(SIGNED_IN)) { setMe(null); return; }
+    // Every view with a map needs the polygons: fetch them alongside the session check, not after it.
+    void loadBasemap();
     api.me().then(setMe, (e: unknown) => {
       if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 403)) console.warn('session check failed');
       localStorage.removeItem(SIGNED_IN);
@@ -64,7 +67,8 @@ export function App(): React.JSX.Element {
   const signedIn = useCallback((u: Me) => { localStorage.setItem(SIGNED_IN, '1'); setMe(u); }, []);
   const logout = useCallback(() => {
     localStorage.removeItem(SIGNED_IN);
-    api.logout().finally(() => { setMe(null); navigate('login'); });
+    // Signed out locally whatever the server answers: the cookie is cleared by the server or expires.
+    void api.logout().catch(() => undefined).finally(() => { setMe(null); navigate('login'); });
   }, []);
 
   const session = useMemo<Session | undefined>(() => (me ? { me, can: (p) => permissionsOf(me.role).includes(p), logout } : undefined), [me, logout]);

@@ -86,6 +86,9 @@ export function registerServe(program: Command): void {
       const reporter = stderrReporter();
       const { runtime, demoUsers } = await startCordon(config, reporter);
       if (demoUsers.length) process.stdout.write(formatDemoUsers(demoUsers) + '\n');
+      else if ((await runtime.users.count()) === 0) {
+        process.stderr.write('  no users yet: create the first one with `cordon users add --username NAME --role admin --jurisdiction CODE`\n');
+      }
       const { app } = await buildCordonServer(runtime, { log: flags.log !== false, secureCookies: config.mode === 'production' });
       await app.listen({ port: config.port, host: config.host });
       const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;

@@ -281,7 +281,13 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
           },
         },
       },
-    }, async (req) => ({ leads: (await loop.leads.list(principalOf(req), req.query)).map((l) => leadOut(refs, l)) }));
+    }, async (req) => {
+      const p = principalOf(req);
+      const leads = await loop.leads.list(p, req.query);
+      // Leads carry contacts' evidence: every list read is on the trail, with its case when filtered.
+      await audit.record(p, 'leads.read', 'ok', { caseId: req.query.caseId ?? null, detail: { count: leads.length, status: req.query.status ?? null } });
+      return { leads: leads.map((l) => leadOut(refs, l)) };
+    });
 
     app.get<{ Params: { id: string } }>('/api/leads/:id', {
       preHandler: guard(auth, 'lead:read'),
@@ -290,6 +296,7 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       const p = principalOf(req);
       const lead = await loop.leads.get(p, req.params.id);
       const exposures = await loop.leads.exposures(p, req.params.id);
+      await audit.record(p, 'lead.read', 'ok', { caseId: lead.caseId, subject: `lead:${lead.id}` });
       return { lead: leadOut(refs, lead), exposures: exposures.map((e) => exposureOut(refs, e)) };
     });
 

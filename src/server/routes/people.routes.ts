@@ -50,7 +50,10 @@ export function peopleRoutes(deps: PeopleRouteDeps): RouteGroup {
       preHandler: guard(ctx.auth, 'people:read'),
       schema: { tags: ['people'], summary: 'A person: status, case, leads, commands, exposures (identifiers masked)', params: refParam, response: { 404: errorSchema } },
     }, async (req) => {
-      const v = await people.get(principalOf(req), refs.decode(req.params.ref));
+      const p = principalOf(req);
+      const v = await people.get(p, refs.decode(req.params.ref));
+      // The page shows exposures with their evidence (where and when the person was): on the trail.
+      await ctx.audit.record(p, 'person.read', 'ok', { caseId: v.case?.id ?? null, subject: `person:${req.params.ref}`, detail: { exposures: v.exposures.length } });
       return {
         ...refs.person(v.personKey, v.ids),
         jurisdiction: v.jurisdiction,

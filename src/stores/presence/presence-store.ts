@@ -4,8 +4,9 @@
  * One contract suite (`presence-store.contract.ts`) runs against every adapter.
  *
  * Identifiers and places are dictionary-encoded by the store (dense integer ids) so that the in-memory
- * index can be built from integer columns; a store that can run the trace itself (ClickHouse) says so
- * with `capabilities.traceInStore` and implements `traceContacts`.
+ * index can be built from integer columns; a store that can run the contact query itself (ClickHouse)
+ * says so with `capabilities.traceInStore` and offers its own pushdown reads next to the port. A store
+ * with an in-process SQL engine (DuckDB) offers `bulk`, so files are validated and loaded inside it.
  */
 import type { IdentityLink, PersonRecord, PlaceRecord, Presence } from '../../domain/formats.ts';
 
@@ -47,6 +48,8 @@ export interface SqlRunner {
   columns(sql: string): Promise<SqlValue[][]>;
   /** How far the statement now running is, 0–100, or undefined when the engine cannot tell. */
   progress?(): number | undefined;
+  /** Appends rows (values in column order: integers as number, text as string, or null) to a temporary table, faster than INSERT text. */
+  append?(table: string, rows: readonly (readonly SqlValue[])[]): Promise<void>;
 }
 
 /**

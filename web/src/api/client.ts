@@ -62,7 +62,7 @@ export function upload<T>(path: string, file: File, onProgress: (fraction: numbe
     xhr.setRequestHeader('content-type', 'application/octet-stream');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     xhr.onload = () => {
-      let body: unknown = undefined;
+      let body: unknown;
       try { body = JSON.parse(xhr.responseText); } catch { body = xhr.responseText; }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
       else reject(new ApiError(messageOf(body, xhr.status), xhr.status, body));

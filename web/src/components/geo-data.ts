@@ -9,9 +9,11 @@ export interface Basemap { jurisdictions?: FeatureCollection<JurisdictionProps>;
 
 let cache: Promise<Basemap> | undefined;
 
-function loadBasemap(): Promise<Basemap> {
+/** Starts loading the basemap (every role may read it), e.g. while the session is being checked. */
+export function loadBasemap(): Promise<Basemap> {
   // Roads are drawn when the server offers them; until then the basemap is the jurisdictions alone.
-  cache ??= api.jurisdictionsGeo().then((jurisdictions) => ({ jurisdictions }), () => ({}));
+  // A failure (an expired session, say) is not cached: the next view to mount asks again.
+  cache ??= api.jurisdictionsGeo().then((jurisdictions) => ({ jurisdictions }), () => { cache = undefined; return {}; });
   return cache;
 }
 

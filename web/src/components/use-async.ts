@@ -18,7 +18,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
       (v) => { if (mine === seq.current) { setValue(v); setError(undefined); setLoading(false); } },
       (e: unknown) => { if (mine === seq.current) { setError(e instanceof Error ? e : new Error(String(e))); setLoading(false); } },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The caller lists what `load` depends on, as with useEffect.
   }, deps);
   useEffect(run, [run]);
   return { value, error, loading, reload: run };

@@ -20,7 +20,7 @@ function fit(layout: ChainLayout, w: number, h: number): Camera {
 
 function colorOf(n: LaidNode): string {
   if (n.kind === 'case') return CASE_COLORS[n.status ?? ''] ?? '#b0413e';
-  if (n.kind === 'cluster') return '#6b7785';
+  if (n.kind === 'cluster') return CONTACT_COLORS[n.status ?? ''] ?? '#6b7785';
   return CONTACT_COLORS[n.status ?? ''] ?? '#9aa3ad';
 }
 

@@ -37,7 +37,7 @@ describe('layoutChain', () => {
   it('folds contacts into one cluster per place, and opens a cluster on request', () => {
     const folded = layoutChain(chain(), new Set(['A']));
     const clusters = folded.nodes.filter((n) => n.kind === 'cluster');
-    expect(clusters.map((c) => [c.place, c.count]).sort()).toEqual([['train:G1', 1], ['venue:V1', 2]]);
+    expect(clusters.map((c) => [c.place, c.count, c.status]).sort()).toEqual([['train:G1', 1, 'general'], ['venue:V1', 2, 'close']]);
     expect(folded.nodes.some((n) => n.kind === 'contact')).toBe(false);
 
     const sut = layoutChain(chain(), new Set(['A', clusterId('A', 'venue:V1')]));

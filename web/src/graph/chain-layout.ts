@@ -48,6 +48,7 @@ export interface ChainLayout {
 
 export const LAYER_GAP = 220;
 const GOLDEN_ANGLE = Math.PI * (3 - Math.sqrt(5));
+const SEVERITY: Record<string, number> = { close: 0, secondary: 1, companion: 2, general: 3 };
 export const CASE_GAP = 34;
 
 /** The id of the folded node for the contacts of `caseId` at `place`. */
@@ -172,7 +173,9 @@ export function layoutChain(data: ChainGraphData, expanded: ReadonlySet<string>)
       const dist = 46 + 24 * Math.sqrt(i);
       const cid = clusterId(id, place);
       const x = cx + Math.cos(angle) * dist, y = cy + Math.sin(angle) * dist;
-      const k = add({ id: cid, kind: 'cluster', label: place || '—', x, y, r: 5 + Math.min(9, Math.sqrt(members.length) * 1.5), count: members.length, parent: id, place });
+      // A cluster takes the most severe category among its contacts, so close-contact places stand out.
+      const status = members.map((m) => byId.get(m)?.status ?? '').sort((a, b) => (SEVERITY[a] ?? 9) - (SEVERITY[b] ?? 9))[0];
+      const k = add({ id: cid, kind: 'cluster', label: place || '—', status, x, y, r: 5 + Math.min(9, Math.sqrt(members.length) * 1.5), count: members.length, parent: id, place });
       clusters++;
       edges.push([ci, k]);
       if (!expanded.has(cid)) return;

@@ -95,7 +95,7 @@ export function ContactsTable({ contacts, caseId }: { contacts: readonly Contact
           </tbody>
         </table>
       </div>
-      {rows.length > limit ? <button type="button" onClick={() => setLimit((l) => l + PAGE)}>+{Math.min(PAGE, rows.length - limit)}</button> : null}
+      {rows.length > limit ? <button type="button" onClick={() => setLimit((l) => l + PAGE)}>{t('contacts.more', { count: Math.min(PAGE, rows.length - limit) })}</button> : null}
     </div>
   );
 }

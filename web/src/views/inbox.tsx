@@ -9,7 +9,7 @@ import { api, type CommandOut } from '../api/endpoints.ts';
 import { useAsync } from '../components/use-async.ts';
 import { LiveBadge, useLive } from '../components/live.tsx';
 import { jurisdictionNamer, useBasemap } from '../components/geo-data.ts';
-import { formatTime, maskId, splitDuration } from '../components/format.ts';
+import { formatTime, splitDuration } from '../components/format.ts';
 import { href } from '../components/router.ts';
 
 /** States in which a command still needs the unit's work. */
@@ -117,6 +117,16 @@ function TransferForm({ command, onDone, onCancel }: { command: CommandOut; onDo
   );
 }
 
+/** Whether a command is past its deadline and not closed (the server's flag, or the clock says so). */
+export function isOverdueAt(c: Pick<CommandOut, 'state' | 'deadline' | 'overdue'>, now: number): boolean {
+  return c.state !== 'closed' && (c.overdue || Date.parse(c.deadline) < now);
+}
+
+/** Overdue commands first, then by deadline (soonest first). */
+export function sortInbox<C extends Pick<CommandOut, 'state' | 'deadline' | 'overdue' | 'id'>>(commands: readonly C[], now: number): C[] {
+  return [...commands].sort((a, b) => Number(isOverdueAt(b, now)) - Number(isOverdueAt(a, now)) || a.deadline.localeCompare(b.deadline) || a.id.localeCompare(b.id));
+}
+
 /** A command's transitions: who did what, when, and why (transfers and escalations carry a reason). */
 function CommandHistory({ id }: { id: string }): React.JSX.Element {
   const { t, i18n } = useTranslation();
@@ -146,11 +156,7 @@ export function InboxView(): React.JSX.Element {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
-  const sorted = useMemo(() => [...(commands.value?.commands ?? [])].sort((a, b) => {
-    const oa = Date.parse(a.deadline) < now && a.state !== 'closed' ? 0 : 1;
-    const ob = Date.parse(b.deadline) < now && b.state !== 'closed' ? 0 : 1;
-    return oa - ob || a.deadline.localeCompare(b.deadline);
-  }), [commands.value, now]);
+  const sorted = useMemo(() => sortInbox(commands.value?.commands ?? [], now), [commands.value, now]);
 
   const act = async (id: string, action: 'accept' | 'start'): Promise<void> => {
     setError(undefined);
@@ -171,7 +177,7 @@ export function InboxView(): React.JSX.Element {
       {sorted.length === 0 && !commands.loading ? <p className="muted">{t('inbox.empty')}</p> : null}
       <ul className="cards" data-testid="inbox-list">
         {sorted.map((c) => {
-          const overdue = c.state !== 'closed' && (c.overdue || Date.parse(c.deadline) < now);
+          const overdue = isOverdueAt(c, now);
           return (
             <li key={c.id} className={overdue ? 'card overdue-card' : 'card'} data-testid="command" data-state={c.state}>
               <div className="card-head">

@@ -96,6 +96,10 @@ class Dictionary {
    * missing from it is new and needs no look-up. Cleared when the cache outgrows its limit.
    */
   complete = false;
+  /** Entries in the table when the store was opened. */
+  count = 0;
+  /** Whether the writer has tried to read the whole dictionary. */
+  loadTried = false;
 
   constructor(
     readonly what: string,
@@ -267,16 +271,8 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
     }
     for (const d of [this.idents, this.places_, this.subs]) {
       const r = await this.conn.rows<{ n: string; hi: number }>(`SELECT count() AS n, max(id) AS hi FROM ${d.byId}`);
-      const count = num(r[0].n);
-      d.next = count === 0 ? d.firstId : num(r[0].hi) + 1;
-      // A dictionary that fits is read whole, so the writer never asks the server about new keys.
-      if (count <= CACHE_LIMIT / 2) {
-        for await (const line of this.conn.lines(`SELECT id, ${d.keyExpr()} FROM ${d.byId}`)) {
-          const tab = line.indexOf('\t');
-          d.remember(tsvUnescape(line.slice(tab + 1)), num(line.slice(0, tab)));
-        }
-        d.complete = true;
-      }
+      d.count = num(r[0].n);
+      d.next = d.count === 0 ? d.firstId : num(r[0].hi) + 1;
     }
   }
 
@@ -290,8 +286,24 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
 
   // ---- dictionaries ----
 
+  /**
+   * Before the first write, a dictionary that fits is read whole, so the writer never asks the
+   * server about new keys (readers never pay for this).
+   */
+  private async loadForWriting(d: Dictionary): Promise<void> {
+    if (d.loadTried) return;
+    d.loadTried = true;
+    if (d.count > CACHE_LIMIT / 2) return;
+    for await (const line of this.conn.lines(`SELECT id, ${d.keyExpr()} FROM ${d.byId}`)) {
+      const tab = line.indexOf('\t');
+      d.remember(tsvUnescape(line.slice(tab + 1)), num(line.slice(0, tab)));
+    }
+    d.complete = true;
+  }
+
   /** Finds the ids of `keys`, assigning new ones (and storing them) when `create` is set. */
   private async lookupIds(d: Dictionary, keys: readonly string[], create: boolean): Promise<Map<string, number>> {
+    if (create) await this.loadForWriting(d);
     const out = new Map<string, number>();
     const missing: string[] = [];
     for (const k of new Set(keys)) {

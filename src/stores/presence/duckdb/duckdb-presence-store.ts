@@ -84,7 +84,7 @@ class Mutex {
 }
 
 class DuckDbSqlRunner implements SqlRunner {
-  constructor(private readonly conn: DuckDBConnection) {}
+  constructor(readonly conn: DuckDBConnection) {}
   async run(sql: string): Promise<void> {
     await this.conn.run(sql);
   }
@@ -100,6 +100,25 @@ class DuckDbSqlRunner implements SqlRunner {
   async columns(sql: string): Promise<SqlValue[][]> {
     const reader = await this.conn.runAndReadAll(sql);
     return reader.getColumns().map((col) => col.map(toSqlValue));
+  }
+  async append(table: string, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+    const app = await this.conn.createAppender(table, 'main', 'temp');
+    try {
+      for (const row of rows) {
+        for (const v of row) {
+          if (v === null) app.appendNull();
+          else if (typeof v === 'string') app.appendVarchar(v);
+          else if (typeof v === 'bigint') app.appendBigInt(v);
+          else if (typeof v === 'boolean') app.appendBoolean(v);
+          else if (Number.isInteger(v)) app.appendBigInt(BigInt(v));
+          else app.appendDouble(v);
+        }
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
   }
   progress(): number | undefined {
     const p = this.conn.progress.percentage;
@@ -298,7 +317,7 @@ ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE s
 INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat, lon FROM ${table}_fresh;
 `);
       const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
-      const chunk = returnChunk ? await readChunk(r, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`) : undefined;
+      const chunk = returnChunk ? await readChunk(r.conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh) : undefined;
       await r.run('COMMIT');
       // The batch is durable in the WAL already; a checkpoint that cannot run now (another writer) runs later.
       if (fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT').catch(() => undefined);
@@ -475,23 +494,33 @@ DROP TABLE temp.main.${table}_last;`);
   // ---- reads ---------------------------------------------------------------------------------
 
   async *identityLinks(): AsyncIterable<IdentityLink[]> {
-    const rows = await this.mutex.run(() => this.runner.rows('SELECT a_kind, a_value, b_kind, b_value, source FROM identity_links ORDER BY ALL'));
-    const size = 10_000;
-    for (let i = 0; i < rows.length; i += size) {
-      yield rows.slice(i, i + size).map((r) => {
-        const link: IdentityLink = { aKind: String(r.a_kind) as IdKind, aValue: String(r.a_value), bKind: String(r.b_kind) as IdKind, bValue: String(r.b_value) };
-        const source = optText(r.source);
-        if (source !== undefined) link.source = source;
-        return link;
-      });
+    // Streamed on a connection of its own: links can run to millions, and batches may commit meanwhile.
+    const conn = await this.instance.connect();
+    try {
+      const result = await conn.stream('SELECT a_kind, a_value, b_kind, b_value, source FROM identity_links ORDER BY ALL');
+      for (;;) {
+        const dc = await result.fetchChunk();
+        if (!dc || dc.rowCount === 0) break;
+        const cols = [0, 1, 2, 3, 4].map((i) => dc.getColumnValues(i));
+        const out: IdentityLink[] = [];
+        for (let j = 0; j < dc.rowCount; j++) {
+          const link: IdentityLink = { aKind: String(cols[0][j]) as IdKind, aValue: String(cols[1][j]), bKind: String(cols[2][j]) as IdKind, bValue: String(cols[3][j]) };
+          const source = cols[4][j];
+          if (source !== null && source !== '') link.source = String(source);
+          out.push(link);
+        }
+        yield out;
+      }
+    } finally {
+      conn.closeSync();
     }
   }
 
   async people(idKeys: readonly string[]): Promise<PersonRecord[]> {
-    const keys = keyList(idKeys);
+    const keys = keyPairs(idKeys);
     if (!keys) return [];
     const rows = await this.mutex.run(() =>
-      this.runner.rows(`SELECT * FROM people WHERE id_kind || ':' || id_value IN (${keys}) ORDER BY id_kind, id_value`),
+      this.runner.rows(`SELECT p.* FROM people p JOIN ${keys} q(kind, value) ON p.id_kind = q.kind AND p.id_value = q.value ORDER BY p.id_kind, p.id_value`),
     );
     return rows.map((r) => {
       const p: PersonRecord = { idKind: String(r.id_kind) as IdKind, idValue: String(r.id_value) };
@@ -505,10 +534,10 @@ DROP TABLE temp.main.${table}_last;`);
   }
 
   async places(placeKeys: readonly string[]): Promise<PlaceRecord[]> {
-    const keys = keyList(placeKeys);
+    const keys = keyPairs(placeKeys);
     if (!keys) return [];
     const rows = await this.mutex.run(() =>
-      this.runner.rows(`SELECT * FROM places WHERE kind || ':' || place_id IN (${keys}) ORDER BY kind, place_id`),
+      this.runner.rows(`SELECT p.* FROM places p JOIN ${keys} q(kind, place_id) ON p.kind = q.kind AND p.place_id = q.place_id ORDER BY p.kind, p.place_id`),
     );
     return rows.map((r) => {
       const p: PlaceRecord = { placeKind: String(r.kind) as PlaceKind, placeId: String(r.place_id) };
@@ -531,11 +560,11 @@ LEFT JOIN subs sb ON sb.id = x.sub AND x.sub <> 0
 LEFT JOIN sources so ON so.id = x.source AND x.source <> 0`;
 
   async presencesOf(idKeys: readonly string[], from: number, to: number): Promise<StoredPresence[]> {
-    const keys = keyList(idKeys);
+    const keys = keyPairs(idKeys);
     if (!keys) return [];
     const rows = await this.mutex.run(() =>
       this.runner.rows(`${DuckDbPresenceStore.STORED_SELECT}
-WHERE x.ident IN (SELECT id FROM identifiers WHERE kind || ':' || value IN (${keys}))
+WHERE x.ident IN (SELECT i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value)
   AND x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}
 ORDER BY x.start, x."end", pl.kind, pl.place_id`),
     );
@@ -567,25 +596,19 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
       for (;;) {
         const dc = await result.fetchChunk();
         if (!dc || dc.rowCount === 0) break;
-        const cols = [0, 1, 2, 3, 4, 5].map((i) => dc.getColumnValues(i));
         const rows = dc.rowCount;
+        const cols = [0, 1, 2, 3, 4, 5].map((i) => columnOf(dc.getColumnVector(i), rows));
+        const targets = [chunk.ident, chunk.place, chunk.start, chunk.end, chunk.sub, chunk.flags];
         let off = 0;
         while (off < rows) {
           const take = Math.min(rows - off, chunkSize - n);
-          for (let k = 0; k < take; k++) {
-            const j = off + k;
-            chunk.ident[n + k] = Number(cols[0][j]);
-            chunk.place[n + k] = Number(cols[1][j]);
-            chunk.start[n + k] = Number(cols[2][j]);
-            chunk.end[n + k] = Number(cols[3][j]);
-            chunk.sub[n + k] = Number(cols[4][j]);
-            chunk.flags[n + k] = Number(cols[5][j]);
-          }
+          for (let c = 0; c < 6; c++) copyInto(targets[c], n, cols[c], off, take);
           n += take;
           off += take;
           if (n === chunkSize) {
             yield chunk;
             chunk = allocChunk(chunkSize);
+            targets.splice(0, 6, chunk.ident, chunk.place, chunk.start, chunk.end, chunk.sub, chunk.flags);
             n = 0;
           }
         }
@@ -601,11 +624,11 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
   }
 
   async identifierIds(idKeys: readonly string[]): Promise<Map<string, number>> {
-    const keys = keyList(idKeys);
+    const keys = keyPairs(idKeys);
     const out = new Map<string, number>();
     if (!keys) return out;
     const rows = await this.mutex.run(() =>
-      this.runner.rows(`SELECT kind || ':' || value AS k, id FROM identifiers WHERE kind || ':' || value IN (${keys})`),
+      this.runner.rows(`SELECT i.kind || ':' || i.value AS k, i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value`),
     );
     for (const r of rows) out.set(String(r.k), num(r.id));
     return out;
@@ -699,9 +722,16 @@ function describeHolder(file: string, duckdbMessage: string): string {
   return pid ? `process ${pid}` : 'another process';
 }
 
-function keyList(keys: readonly string[]): string | undefined {
-  if (keys.length === 0) return undefined;
-  return [...new Set(keys)].map(sqlString).join(', ');
+/**
+ * `kind:value` keys as a VALUES list of (kind, value) pairs, so lookups join on the stored columns
+ * instead of concatenating them on every row. A key without a colon matches nothing.
+ */
+function keyPairs(keys: readonly string[]): string | undefined {
+  const pairs = [...new Set(keys)].flatMap((k) => {
+    const i = k.indexOf(':');
+    return i < 0 ? [] : [`(${sqlString(k.slice(0, i))}, ${sqlString(k.slice(i + 1))})`];
+  });
+  return pairs.length ? `(VALUES ${pairs.join(', ')})` : undefined;
 }
 
 function assignOpt<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
@@ -741,18 +771,43 @@ function toStoredPresence(r: Record<string, SqlValue>): StoredPresence {
   return p;
 }
 
-/** Reads `ident, place, start, end, sub, flags` rows into a column chunk. */
-async function readChunk(r: SqlRunner, sql: string): Promise<PresenceChunk> {
-  const cols = await r.columns(sql);
-  const n = cols[0]?.length ?? 0;
-  const chunk = allocChunk(n);
-  fillColumn(chunk.ident, cols[0]);
-  fillColumn(chunk.place, cols[1]);
-  fillColumn(chunk.start, cols[2]);
-  fillColumn(chunk.end, cols[3]);
-  fillColumn(chunk.sub, cols[4]);
-  fillColumn(chunk.flags, cols[5]);
-  return chunk;
+type ColumnData = Uint32Array | Uint8Array | readonly DuckDBValue[];
+
+/**
+ * The values of a NOT NULL integer column of a DuckDB chunk. The client keeps fixed-width columns in a
+ * typed array it does not expose; reading it directly makes a 100M-row scan several times faster than
+ * converting value by value, which stays the fallback if the client changes.
+ */
+function columnOf(vector: { getItem(i: number): DuckDBValue }, rows: number): ColumnData {
+  const items = (vector as unknown as { items?: unknown }).items;
+  if ((items instanceof Uint32Array || items instanceof Uint8Array) && items.length >= rows) return items;
+  const out: DuckDBValue[] = new Array<DuckDBValue>(rows);
+  for (let i = 0; i < rows; i++) out[i] = vector.getItem(i);
+  return out;
+}
+
+function copyInto(target: Uint32Array | Uint8Array, at: number, source: ColumnData, from: number, count: number): void {
+  if (source instanceof Uint32Array || source instanceof Uint8Array) {
+    target.set(source.subarray(from, from + count), at);
+    return;
+  }
+  for (let k = 0; k < count; k++) target[at + k] = Number(source[from + k]);
+}
+
+/** Reads `count` rows of `ident, place, start, end, sub, flags` into one column chunk. */
+async function readChunk(conn: DuckDBConnection, sql: string, count: number): Promise<PresenceChunk> {
+  const chunk = allocChunk(count);
+  const targets = [chunk.ident, chunk.place, chunk.start, chunk.end, chunk.sub, chunk.flags];
+  const result = await conn.stream(sql);
+  let n = 0;
+  for (;;) {
+    const dc = await result.fetchChunk();
+    if (!dc || dc.rowCount === 0) break;
+    const rows = Math.min(dc.rowCount, count - n);
+    for (let c = 0; c < 6; c++) copyInto(targets[c], n, columnOf(dc.getColumnVector(c), dc.rowCount), 0, rows);
+    n += rows;
+  }
+  return n === count ? chunk : sliceChunk(chunk, n);
 }
 
 function allocChunk(n: number): PresenceChunk {
@@ -783,7 +838,3 @@ function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {
   };
 }
 
-function fillColumn(target: Uint32Array | Uint8Array, values: SqlValue[] | undefined): void {
-  if (!values) return;
-  for (let i = 0; i < values.length; i++) target[i] = Number(values[i]);
-}

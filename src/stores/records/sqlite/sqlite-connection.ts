@@ -4,6 +4,7 @@
  * async SqlConnection interface and serialises every call through one queue, so that a transaction
  * that awaits between statements never lets another caller's statement run inside it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -55,6 +56,8 @@ export class SqliteConnection implements SqlConnection {
   readonly capabilities = CAPABILITIES;
   private readonly queue = new Queue();
   private readonly statements = new Map<string, Database.Statement>();
+  /** Marks the async context of a running transaction, to catch a call that would wait for itself. */
+  private readonly inTransaction = new AsyncLocalStorage<true>();
 
   constructor(readonly db: Database.Database) {}
 
@@ -97,25 +100,36 @@ export class SqliteConnection implements SqlConnection {
     },
   };
 
+  /**
+   * Queues a call. Made from inside a transaction on the outer connection, it would wait for the
+   * transaction that waits for it: that is a programming error, reported at once instead of hanging.
+   */
+  private queued<T>(job: () => Promise<T>): Promise<T> {
+    if (this.inTransaction.getStore()) {
+      return Promise.reject(new Error('records store: a statement on the store was issued inside one of its own transactions; use the transaction\'s operations'));
+    }
+    return this.queue.run(job);
+  }
+
   query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-    return this.queue.run(() => this.direct.query<R>(sql, params));
+    return this.queued(() => this.direct.query<R>(sql, params));
   }
 
   execute(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
-    return this.queue.run(() => this.direct.execute(sql, params));
+    return this.queued(() => this.direct.execute(sql, params));
   }
 
   exec(script: string): Promise<void> {
-    return this.queue.run(() => this.direct.exec(script));
+    return this.queued(() => this.direct.exec(script));
   }
 
   transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T> {
-    return this.queue.run(async () => {
+    return this.queued(async () => {
       // IMMEDIATE takes the write lock at once, so a read-then-write inside cannot be overtaken by
       // another process writing between the read and the write.
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await fn(this.direct);
+        const result = await this.inTransaction.run(true, () => fn(this.direct));
         this.db.exec('COMMIT');
         return result;
       } catch (err) {
