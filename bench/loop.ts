@@ -89,6 +89,10 @@ interface Sample {
   traceMs: number;
   /** Of which finding where people live (the presence store's people, else their last location). */
   locateMs: number;
+  /** Of which reading every receiving unit's inbox. */
+  inboxMs: number;
+  /** Units that received commands. */
+  units: number;
   pushed: string[];
 }
 
@@ -108,6 +112,8 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
     },
   };
   let locateMs = 0;
+  let inboxMs = 0;
+  let unitCount = 0;
   const inner = presenceWhereabouts(city.presence);
   const whereabouts: Whereabouts = {
     async locate(people) {
@@ -128,6 +134,7 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
     const { trace } = await loop.cases.add(CITY_COMMANDER, { ids: [c.id], classification: 'confirmed', onset: c.onset, isolatedAt: c.isolatedAt });
     const leads = trace?.recorded.newLeads ?? [];
     const units = [...new Set(leads.map((l) => l.jurisdiction as string))];
+    const tInbox = performance.now();
     const seen = new Set<string>();
     for (const unit of units) {
       const officer: Actor = { userId: 'bench', role: 'precinct_officer', jurisdiction: unit };
@@ -135,9 +142,11 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
       for (const k of inbox.commands) seen.add(k.leadId);
     }
     const ms = performance.now() - t0;
+    inboxMs = performance.now() - tInbox;
+    unitCount = units.length;
     const missing = leads.filter((l) => !seen.has(l.id));
     if (missing.length) throw new Error(`${missing.length} pushed leads not visible in their unit's inbox`);
-    return { ms, traceMs, locateMs, pushed: leads.map((l) => `${l.personKey}@${l.jurisdiction}`).sort() };
+    return { ms, traceMs, locateMs, inboxMs, units: unitCount, pushed: leads.map((l) => `${l.personKey}@${l.jurisdiction}`).sort() };
   } finally {
     await records.close();
     await cleanup(url);
@@ -184,6 +193,8 @@ if (await reachable(pgBase)) {
 const results = new Map<string, number[]>(stores.map((s) => [s.name, []]));
 const traceTimes = new Map<string, number[]>(stores.map((s) => [s.name, []]));
 const locateTimes = new Map<string, number[]>(stores.map((s) => [s.name, []]));
+const inboxTimes = new Map<string, number[]>(stores.map((s) => [s.name, []]));
+const unitCounts: number[] = [];
 let run = 0;
 // Interleaved: each case runs on every store in turn, so machine noise hits both alike.
 for (const [i, c] of picked.entries()) {
@@ -193,6 +204,8 @@ for (const [i, c] of picked.entries()) {
     results.get(s.name)?.push(sample.ms);
     traceTimes.get(s.name)?.push(sample.traceMs);
     locateTimes.get(s.name)?.push(sample.locateMs);
+    inboxTimes.get(s.name)?.push(sample.inboxMs);
+    if (s === stores[0]) unitCounts.push(sample.units);
     answers.push(sample.pushed);
   }
   for (const a of answers.slice(1)) {
@@ -203,7 +216,8 @@ const medians: Record<string, number> = {};
 for (const [name, xs] of results) {
   medians[name] = quantile(xs, 0.5);
   const tr = traceTimes.get(name) ?? [];
-  console.log(`${name.padEnd(9)} confirm → pushed → visible: median ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)} ms (n=${xs.length}); of which the trace ${quantile(tr, 0.5).toFixed(1)} ms, locating people ${quantile(locateTimes.get(name) ?? [], 0.5).toFixed(1)} ms (medians)`);
+  console.log(`${name.padEnd(9)} confirm → pushed → visible: median ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)} ms (n=${xs.length}); of which the trace ${quantile(tr, 0.5).toFixed(1)} ms, locating people ${quantile(locateTimes.get(name) ?? [], 0.5).toFixed(1)} ms, reading the inboxes ${quantile(inboxTimes.get(name) ?? [], 0.5).toFixed(1)} ms (medians)`);
 }
+console.log(`units receiving commands per case: ${unitCounts.join(', ')}`);
 if (medians.postgres !== undefined) console.log(`ratio postgres / sqlite (median): ${(medians.postgres / medians.sqlite).toFixed(2)}×; same leads pushed by both`);
 await city.close();

@@ -113,16 +113,20 @@ SELECT line, len(f) AS nf, ${picks} FROM (SELECT line, string_split(l, ',') AS f
   WHERE line > 1 AND l IS NOT NULL AND NOT contains(l, '"') AND NOT contains(l, chr(0)))
 UNION ALL SELECT * FROM ${t.raw}_t`);
   await sql.run(`INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${num} WHERE line > 1 AND contains(l, chr(0))`);
-  // Lines with quotes are few in canonical files; they are split here by an RFC 4180 parser, page by page.
-  let after = 1;
-  for (;;) {
-    const page = await sql.rows(`SELECT line, l FROM ${num} WHERE line > ${after} AND contains(l, '"') AND NOT contains(l, chr(0)) ORDER BY line LIMIT 20000`);
-    if (page.length === 0) break;
+  // Lines with quotes (a few in most files, all in some exports) are split here by an RFC 4180 parser:
+  // picked out in one scan, then read page by page (by rowid, so no page rescans the file).
+  const quoted = `${prefix}_quoted`;
+  await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted} AS SELECT line, l FROM ${num} WHERE line > 1 AND contains(l, '"') AND NOT contains(l, chr(0))`);
+  drop.unshift(`DROP TABLE IF EXISTS ${quoted}`);
+  const total = Number((await sql.rows(`SELECT count(*) AS n FROM ${quoted}`))[0].n);
+  const PAGE = 50_000;
+  for (let from = 0; from < total; from += PAGE) {
+    const [lineCol, textCol] = await sql.columns(`SELECT line, l FROM ${quoted} WHERE rowid >= ${from} AND rowid < ${from + PAGE}`);
     const good: SqlValue[][] = [];
     const bad: SqlValue[][] = [];
-    for (const row of page) {
-      const line = Number(row.line);
-      const parsed = parseCsvLine(String(row.l).replace(/\r$/, ''));
+    for (let i = 0; i < lineCol.length; i++) {
+      const line = Number(lineCol[i]);
+      const parsed = parseCsvLine(String(textCol[i]).replace(/\r$/, ''));
       if (!parsed.ok) {
         bad.push([line, '(line)', parsed.reason, null]);
         continue;
@@ -131,7 +135,6 @@ UNION ALL SELECT * FROM ${t.raw}_t`);
     }
     await insertRows(sql, `${t.raw}_t`, good);
     await insertRows(sql, t.rej, bad);
-    after = Number(page[page.length - 1].line);
   }
   return drop;
 }

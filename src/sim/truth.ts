@@ -88,7 +88,7 @@ export interface Truth {
   malformed_rows: TruthMalformedRow[];
   /** Exact duplicate lines (the second copy follows the first), per file. */
   duplicate_rows: Record<string, number>;
-  /** Rows whose start is a date alone, per file. */
+  /** Rows whose start is a date alone, per file (an exact duplicate of one is counted in `duplicate_rows` only). */
   date_only_rows: Record<string, number>;
   wrong_identity_links: TruthWrongLink[];
   /** Residents and visitors with a train, flight or car trip in or out during the window. */

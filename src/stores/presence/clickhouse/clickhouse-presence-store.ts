@@ -293,6 +293,10 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
   private async loadForWriting(d: Dictionary): Promise<void> {
     if (d.loadTried) return;
     d.loadTried = true;
+    // Re-read the next free id: another process may have written since this store was opened.
+    const r = await this.conn.rows<{ n: string; hi: number }>(`SELECT count() AS n, max(id) AS hi FROM ${d.byId}`);
+    d.count = num(r[0].n);
+    d.next = d.count === 0 ? d.firstId : num(r[0].hi) + 1;
     if (d.count > CACHE_LIMIT / 2) return;
     for await (const line of this.conn.lines(`SELECT id, ${d.keyExpr()} FROM ${d.byId}`)) {
       const tab = line.indexOf('\t');
