@@ -27,7 +27,14 @@ describe('quick start: npm start', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-quickstart-'));
 
   afterAll(() => {
-    child?.kill('SIGTERM');
+    // npm does not always pass the signal on: end the whole process group it leads.
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -37,6 +44,7 @@ describe('quick start: npm start', () => {
       cwd: path.resolve(import.meta.dirname, '..'),
       env: { ...process.env, CORDON_DATA: dataDir, CORDON_PORT: String(port), CORDON_DEMO_PEOPLE: '1000', CORDON_DEMO_DAYS: '7' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let output = '';
     child.stdout?.on('data', (b: Buffer) => (output += b.toString()));

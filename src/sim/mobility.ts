@@ -113,14 +113,13 @@ export class Planner {
     return start + duration;
   }
 
-  private addLeg(p: number, leg: Leg, arriving: boolean): void {
+  private addLeg(p: number, leg: Leg): void {
     if (leg.mode === 'car') {
       const temp = this.temperature(p, leg.day);
       this.plan.add(SEG.checkpoint, leg.service, leg.start, leg.start, '', temp);
       return;
     }
     this.plan.add(leg.mode === 'train' ? SEG.train : SEG.flight, leg.service, leg.start, leg.end, leg.sub);
-    void arriving;
   }
 
   private temperature(p: number, day: number): number {
@@ -165,7 +164,7 @@ export class Planner {
     const visitor = city.role[p] === ROLE.visitor;
     const home = city.homeCell[p];
     if (arrive) {
-      this.addLeg(p, arrive, true);
+      this.addLeg(p, arrive);
       from = arrive.end + 30 + rng.int(30);
     }
     if (depart) to = depart.start - 40 - rng.int(30);
@@ -173,7 +172,7 @@ export class Planner {
     let t = from;
     const fullDay = !arrive && !depart;
     const weekday = ((d % 7) + 7) % 7;
-    const weekend = this.weekendOf(weekday);
+    const weekend = this.weekendDays[weekday];
     const role = city.role[p];
     const age = city.age[p];
     const onset = this.health.onset[p];
@@ -182,7 +181,7 @@ export class Planner {
       t = this.visit(p, CAT.hospital, base + 8 * 60 + 30 + rng.int(90), 60 + rng.int(120));
       this.go(home, t + 20);
     } else if (fullDay && role !== ROLE.child) {
-      t = this.routine(p, d, base, weekend, role, age, home);
+      t = this.routine(p, base, weekend, role, age, home);
     } else if (!fullDay && visitor && arrive && arrive.end < base + 17 * 60 && rng.chance(0.6)) {
       t = this.visit(p, CAT.restaurant, Math.max(t + 20, base + 18 * 60) + rng.int(60), 60 + rng.int(60));
       this.go(home, t + 15);
@@ -194,7 +193,7 @@ export class Planner {
     if (depart) {
       this.closeCell(Math.max(t, to));
       this.cell = -1;
-      this.addLeg(p, depart, false);
+      this.addLeg(p, depart);
       return plan;
     }
     // The night: at home (household registry) or in the hotel room (hotel registry).
@@ -207,20 +206,15 @@ export class Planner {
     return plan;
   }
 
-  private weekendOf(weekday: number): boolean {
-    return this.weekendDays[weekday];
-  }
-
   /** Which day indexes (mod 7) fall on a weekend; set from the calendar by the generator. */
   weekendDays: boolean[] = [false, false, false, false, false, true, true];
 
   /** A full day in the city; returns the time the person is back home. */
-  private routine(p: number, d: number, base: number, weekend: boolean, role: number, age: number, home: number): number {
+  private routine(p: number, base: number, weekend: boolean, role: number, age: number, home: number): number {
     const city = this.city;
     const plan = this.plan;
     const rng = this.rng;
     let t = base + 6 * 60;
-    void d;
     const goesOut = (role === ROLE.worker && (!weekend || rng.chance(0.12))) || (role === ROLE.student && !weekend);
     if (role === ROLE.retiree || role === ROLE.other || (weekend && role !== ROLE.visitor && rng.chance(0.4))) {
       if (rng.chance(role === ROLE.retiree ? 0.45 : 0.2)) {

@@ -77,7 +77,10 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
   const session = useSession();
   const record = useAsync(() => api.case(caseId), [caseId]);
   const chainNodes = useAsync(() => api.chain(caseId), [caseId]);
-  const leads = useAsync(() => (session.can('lead:read') ? allLeads() : Promise.resolve([])), [caseId]);
+  // Leads are asked for once the chain is in: the server answers one request at a time, and the cases
+  // should be on screen before the (much larger) list of their contacts.
+  const chainLoaded = chainNodes.value !== undefined || chainNodes.error !== undefined;
+  const leads = useAsync(() => (chainLoaded && session.can('lead:read') ? allLeads() : Promise.resolve([])), [caseId, chainLoaded]);
   const basemap = useBasemap();
   const nameOf = jurisdictionNamer(basemap, i18n.language);
   const [rules, setRules] = useState('v9');
