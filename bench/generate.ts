@@ -46,6 +46,8 @@ const bytes = summary.files.reduce((s, f) => s + f.bytes, 0);
 const presenceBytes = summary.files.filter((f) => f.name.startsWith('presences-')).reduce((s, f) => s + f.bytes, 0);
 const mb = (n: number): string => (n / 1e6).toFixed(1);
 console.log(`generate: people=${people} days=${days} seed=${seed} out=${out}`);
+// The machine may be shared: the load says how much of the two cores this run could have had.
+console.log(`load average        ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
 for (const f of summary.files) console.log(`  ${f.name.padEnd(28)} ${String(f.rows).padStart(11)} rows ${mb(f.bytes).padStart(9)} MB`);
 console.log(`presences           ${summary.presences}`);
 console.log(`seconds             ${summary.seconds.toFixed(2)}`);

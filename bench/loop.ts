@@ -3,6 +3,7 @@
  * for cases with about 50 pushable contacts, on the SQLite and PostgreSQL records stores side by side
  * (same city, same cases, answers checked equal), median and p99, and the ratio.
  * `node bin/run-ts.js bench/loop.ts [--people 20000] [--days 14] [--seed 3] [--cases 15] [--target 50] [--degree 1|2]`
+ * Then the inbox read (the service call behind the inbox API) with `--inbox-commands` open commands.
  * PostgreSQL: CORDON_BENCH_POSTGRES_URL (default the local server); skipped when unreachable.
  */
 import fs from 'node:fs';
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     cases: { type: 'string', default: '15' },
     target: { type: 'string', default: '50' },
     degree: { type: 'string', default: '1' },
+    'inbox-commands': { type: 'string', default: '100000' },
+    'inbox-calls': { type: 'string', default: '2000' },
   },
 });
 const people = Number(values.people);
@@ -112,8 +115,6 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
     },
   };
   let locateMs = 0;
-  let inboxMs = 0;
-  let unitCount = 0;
   const inner = presenceWhereabouts(city.presence);
   const whereabouts: Whereabouts = {
     async locate(people) {
@@ -142,11 +143,10 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
       for (const k of inbox.commands) seen.add(k.leadId);
     }
     const ms = performance.now() - t0;
-    inboxMs = performance.now() - tInbox;
-    unitCount = units.length;
+    const inboxMs = performance.now() - tInbox;
     const missing = leads.filter((l) => !seen.has(l.id));
     if (missing.length) throw new Error(`${missing.length} pushed leads not visible in their unit's inbox`);
-    return { ms, traceMs, locateMs, inboxMs, units: unitCount, pushed: leads.map((l) => `${l.personKey}@${l.jurisdiction}`).sort() };
+    return { ms, traceMs, locateMs, inboxMs, units: units.length, pushed: leads.map((l) => `${l.personKey}@${l.jurisdiction}`).sort() };
   } finally {
     await records.close();
     await cleanup(url);
@@ -220,4 +220,65 @@ for (const [name, xs] of results) {
 }
 console.log(`units receiving commands per case: ${unitCounts.join(', ')}`);
 if (medians.postgres !== undefined) console.log(`ratio postgres / sqlite (median): ${(medians.postgres / medians.sqlite).toFixed(2)}×; same leads pushed by both`);
+
+/**
+ * The inbox read with many open commands: the service call behind the inbox API, for officers of
+ * random precincts (and now and then a district), first page of 50 by deadline with the total.
+ */
+async function inboxBench(name: string, url: string, cleanup: (u: string) => Promise<void>, n: number, calls: number): Promise<number[]> {
+  const records = await openRecordsStore(url);
+  try {
+    const loop = createLoop({ store: records, now: () => city.now });
+    await loop.jurisdictions.importFile(CITY_COMMANDER, city.city.paths.jurisdictions);
+    const tree = await loop.jurisdictions.tree();
+    const precincts = tree.nodes().filter((j) => j.level === 'precinct').map((j) => j.code);
+    const districts = tree.nodes().filter((j) => j.level === 'district').map((j) => j.code);
+    const at = city.now.toISOString();
+    await records.insertCase({
+      id: 'C-bench', personKey: 'id_card:bench', ids: ['id_card:bench'], classification: 'confirmed', onset: null, sampled: at.slice(0, 10),
+      isolatedAt: null, jurisdiction: null, sourceCaseId: null, sourceLeadId: null, loopClosed: false, traces: 0, createdAt: at, updatedAt: at,
+    });
+    const batch = 5000;
+    for (let i = 0; i < n; i += batch) {
+      const m = Math.min(batch, n - i);
+      const ids = Array.from({ length: m }, (_, k) => i + k);
+      await records.transaction(async (tx) => {
+        await tx.insertLeads(ids.map((k) => ({
+          id: `L-${k}`, caseId: 'C-bench', personKey: `id_card:P${k}`, ids: [`id_card:P${k}`], degree: 1 as const, category: 'close' as const,
+          viaPersonKey: null, risk: 50, evidence: null, status: 'open' as const, outcome: null, commandId: `K-${k}`,
+          jurisdiction: precincts[k % precincts.length], reissueOf: null, createdAt: at, closedAt: null,
+        })));
+        await tx.insertCommands(ids.map((k) => ({
+          id: `K-${k}`, leadId: `L-${k}`, caseId: 'C-bench', personKey: `id_card:P${k}`, type: 'verify_on_site' as const, priority: 'urgent' as const,
+          jurisdiction: precincts[k % precincts.length], state: (['pushed', 'accepted', 'in_progress'] as const)[k % 3],
+          deadline: new Date(city.now.getTime() + (k % 720) * 60_000).toISOString(), overdue: k % 10 === 0, escalationLevel: k % 10 === 0 ? 1 : 0,
+          escalatedTo: k % 10 === 0 ? tree.parentOf(precincts[k % precincts.length]) : null, createdAt: at, updatedAt: at, version: 1,
+        })));
+      });
+    }
+    const times: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const unit = i % 20 === 0 ? districts[i % districts.length] : precincts[(i * 7) % precincts.length];
+      const t = performance.now();
+      const r = await loop.commands.inbox({ userId: 'bench', role: 'precinct_officer', jurisdiction: unit }, { states: ['pushed', 'accepted', 'in_progress'], limit: 50 });
+      times.push(performance.now() - t);
+      if (!r.commands.length) throw new Error(`${name}: empty inbox for ${unit}`);
+    }
+    return times;
+  } finally {
+    await records.close();
+    await cleanup(url);
+  }
+}
+
+const inboxCommands = Number(values['inbox-commands']);
+const inboxCalls = Number(values['inbox-calls']);
+if (inboxCommands > 0) {
+  for (const s of stores) {
+    const times = await inboxBench(s.name, s.url(run++), s.cleanup, inboxCommands, inboxCalls);
+    const total = times.reduce((a, b) => a + b, 0);
+    console.log(`${s.name.padEnd(9)} inbox with ${inboxCommands.toLocaleString('en')} open commands: median ${quantile(times, 0.5).toFixed(2)} ms, ` +
+      `p99 ${quantile(times, 0.99).toFixed(2)} ms, ${(times.length / (total / 1000)).toFixed(0)} calls/s one at a time (service call, no HTTP)`);
+  }
+}
 await city.close();

@@ -11,6 +11,8 @@ import type { FileFormat } from './sniff.ts';
 
 /** Longest accepted line, in bytes: longer lines are rejected, not read. */
 export const MAX_LINE_BYTES = 1 << 20;
+/** A line whose quotes only wrap whole fields, with no comma or quote inside them. */
+const SIMPLE_QUOTED = '("[^",]*"|[^",]*)(,("[^",]*"|[^",]*))*';
 /** Longest accepted field, in characters. */
 export const MAX_FIELD_CHARS = 1024;
 
@@ -108,20 +110,28 @@ async function stageCsv(sql: SqlRunner, file: string, kind: FileKind, header: re
   // 1-based position of each canonical column in the file's header, or absent.
   const pos = cols.map((c) => header.indexOf(c) + 1);
   const picks = pos.map((p, i) => `${p > 0 ? `f[${p}]` : 'NULL::VARCHAR'} AS ${ident(cols[i])}`).join(', ');
+  await sql.run(`INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${num} WHERE line > 1 AND contains(l, chr(0))`);
+  // Lines with quotes are picked out in one scan. Those whose quotes only wrap whole fields with no
+  // comma or quote inside (`"a","b",c`: typical of exports that quote everything) are split in SQL
+  // like the rest; the others go through an RFC 4180 parser here, page by page (by rowid, so no page
+  // rescans the file).
+  const quoted = `${prefix}_quoted`;
+  await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted} AS SELECT line, l, regexp_full_match(l, '${SIMPLE_QUOTED}') AS simple
+    FROM ${num} WHERE line > 1 AND contains(l, '"') AND NOT contains(l, chr(0))`);
+  drop.unshift(`DROP TABLE IF EXISTS ${quoted}`);
+  const unquote = (x: string): string => `CASE WHEN ${x}[1] = '"' THEN ${x}[2:-2] ELSE ${x} END`;
+  const quotedPicks = pos.map((p, i) => `${p > 0 ? unquote(`f[${p}]`) : 'NULL::VARCHAR'} AS ${ident(cols[i])}`).join(', ');
   await sql.run(`CREATE OR REPLACE TEMP VIEW ${t.raw} AS
 SELECT line, len(f) AS nf, ${picks} FROM (SELECT line, string_split(l, ',') AS f FROM ${num}
   WHERE line > 1 AND l IS NOT NULL AND NOT contains(l, '"') AND NOT contains(l, chr(0)))
+UNION ALL SELECT line, len(f) AS nf, ${quotedPicks} FROM (SELECT line, string_split(l, ',') AS f FROM ${quoted} WHERE simple)
 UNION ALL SELECT * FROM ${t.raw}_t`);
-  await sql.run(`INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${num} WHERE line > 1 AND contains(l, chr(0))`);
-  // Lines with quotes (a few in most files, all in some exports) are split here by an RFC 4180 parser:
-  // picked out in one scan, then read page by page (by rowid, so no page rescans the file).
-  const quoted = `${prefix}_quoted`;
-  await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted} AS SELECT line, l FROM ${num} WHERE line > 1 AND contains(l, '"') AND NOT contains(l, chr(0))`);
-  drop.unshift(`DROP TABLE IF EXISTS ${quoted}`);
-  const total = Number((await sql.rows(`SELECT count(*) AS n FROM ${quoted}`))[0].n);
+  await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted}_hard AS SELECT line, l FROM ${quoted} WHERE NOT simple`);
+  drop.unshift(`DROP TABLE IF EXISTS ${quoted}_hard`);
+  const total = Number((await sql.rows(`SELECT count(*) AS n FROM ${quoted}_hard`))[0].n);
   const PAGE = 50_000;
   for (let from = 0; from < total; from += PAGE) {
-    const [lineCol, textCol] = await sql.columns(`SELECT line, l FROM ${quoted} WHERE rowid >= ${from} AND rowid < ${from + PAGE}`);
+    const [lineCol, textCol] = await sql.columns(`SELECT line, l FROM ${quoted}_hard WHERE rowid >= ${from} AND rowid < ${from + PAGE}`);
     const good: SqlValue[][] = [];
     const bad: SqlValue[][] = [];
     for (let i = 0; i < lineCol.length; i++) {

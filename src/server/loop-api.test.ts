@@ -260,6 +260,15 @@ describe('the loop over HTTP', () => {
     expect(rejects.status).toBe(200);
     expect(await rejects.text()).toMatch(/^line,field,reason/);
     expect((await fx.store.searchAudit({ action: 'ingest.upload' })).rows[0].detail).toMatchObject({ accepted: 1, rejected: 1 });
+    // The same through a multipart form, as a browser form sends it; the file name comes from the form.
+    const form = new FormData();
+    form.append('note', 'second batch');
+    form.append('file', new Blob([csv.replace(/13700000003/, '13700000005')], { type: 'text/csv' }), 'scans-2.csv');
+    const viaForm = await fetch(`${fx.url}/api/ingest`, { method: 'POST', headers: { cookie: admin }, body: form });
+    expect(viaForm.status).toBe(200);
+    expect(await viaForm.json()).toMatchObject({ name: 'scans-2.csv', kind: 'presences', accepted: 1, rejected: 1 });
+    const noName = await fetch(`${fx.url}/api/ingest`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: csv });
+    expect((await noName.json()).message).toMatch(/querystring\.name/);
     const notData = await fetch(`${fx.url}/api/ingest?name=notes.csv`, { method: 'POST', headers: { cookie: admin, 'content-type': 'text/csv' }, body: 'hello,world\n1,2\n' });
     expect(notData.status).toBe(400);
     expect((await notData.json()).message).toMatch(/notes\.csv/);

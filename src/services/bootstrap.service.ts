@@ -254,6 +254,13 @@ export async function startCordon(config: Config, reporter: StartReporter = SILE
     if (config.mode === 'demo' && (await isFirstStart(rt))) {
       reporter.step('first start with an empty data folder: loading the demo city');
       await loadDemoCity(rt, reporter);
+    } else if (config.mode === 'demo' && (await rt.loop.jurisdictions.tree()).size === 0) {
+      // A new records store beside presences already loaded (e.g. switched to PostgreSQL): it still needs the units.
+      const geo = path.join(config.dataDir, 'demo-city', 'jurisdictions.geojson');
+      if (fs.existsSync(geo)) {
+        reporter.step('importing the demo city\'s jurisdictions into the new records store');
+        await rt.loop.jurisdictions.importFile({ userId: 'system', role: 'system', jurisdiction: ALL_JURISDICTIONS }, geo);
+      }
     }
     await startTracer(rt, reporter);
     const demoUsers = config.mode === 'demo' ? await createDemoUsers(rt) : [];

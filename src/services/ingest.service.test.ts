@@ -110,9 +110,13 @@ describe('IngestService', () => {
       Buffer.from([0xff, 0xfe]),
       Buffer.from(',venue,V1,2020-01-25T14:05:00+08:00,,,,,\r\n'),
       Buffer.from('phone,13800000003,venue,V1,2020-01-25T14:05:00+08:00,,,,,\r\n'),
+      Buffer.from('"phone","13800000004","venue","金桥 V1","2020-01-25T14:05:00+08:00","","","29.1","121.2",""\r\n'),
+      Buffer.from('"phone","13800000005","venue","V1","2020-01-25T14:05:00+08:00"\r\n'),
     ]);
     const summary = await sut.ingestFile(write('bom.csv', body));
-    expect(summary).toMatchObject({ rowsRead: 3, accepted: 2, rejected: 1 });
+    expect(summary).toMatchObject({ rowsRead: 5, accepted: 3, rejected: 2 });
+    expect(readRejects(summary.rejectsPath).get(6)).toMatchObject({ field: '(row)', reason: expect.stringMatching(/expected 10, found 5/) });
+    expect((await store.presencesOf(['phone:13800000004'], 0, 2 ** 32 - 1))[0]).toMatchObject({ placeId: '金桥 V1', lat: 29.1 });
     expect(readRejects(summary.rejectsPath).get(3)).toMatchObject({ field: '(line)', reason: expect.stringMatching(/invalid UTF-8/) });
     const got = await store.presencesOf(['phone:13800000001'], 0, 2 ** 32 - 1);
     expect(got).toHaveLength(1);
@@ -245,7 +249,15 @@ describe('IngestService', () => {
       ('card', 'C1', 'metro', 'M1', '2020-01-25T08:00:00+08:00', NULL, NULL, 29.8, 121.5, 'swipe'),
       ('card', 'C2', 'metro', 'M1', '2020-01-25T09:00:00+08:00', '2020-01-25T08:00:00+08:00', NULL, NULL, NULL, 'swipe'))
       t(id_kind, id_value, place_kind, place_id, start, "end", sub, lat, lon, source)) TO '${parquet}' (FORMAT parquet)`);
+    // Typed columns (TIMESTAMPTZ, DATE, DOUBLE) as other tools write them are read back as text and checked the same way.
+    const typed = path.join(dir, 'typed.parquet');
+    await scratch.sql.run(`SET TimeZone = 'UTC'; COPY (SELECT 'card' AS id_kind, 'C9' AS id_value, 'bus' AS place_kind, 'B7' AS place_id,
+      TIMESTAMPTZ '2020-01-25 00:00:00+00' AS start, TIMESTAMPTZ '2020-01-25 00:20:00+00' AS "end", 29.5::DOUBLE AS lat, 121.5::DOUBLE AS lon
+      UNION ALL SELECT 'card', 'C10', 'bus', 'B7', TIMESTAMPTZ '2020-01-25 01:00:00+00', NULL, NULL, NULL) TO '${typed}' (FORMAT parquet)`);
     scratch.close();
+    expect(await sut.ingestFile(typed)).toMatchObject({ format: 'parquet', accepted: 2, rejected: 0 });
+    expect((await store.presencesOf(['card:C9'], 0, 2 ** 32 - 1))[0]).toMatchObject({ start: at('2020-01-25T00:00:00Z'), end: at('2020-01-25T00:20:00Z'), lat: 29.5 });
+    expect((await store.presencesOf(['card:C10'], 0, 2 ** 32 - 1))[0]).toMatchObject({ start: at('2020-01-25T01:00:00Z'), end: at('2020-01-25T01:30:00Z'), pointEvent: true });
     const p = await sut.ingestFile(parquet);
     expect(p).toMatchObject({ format: 'parquet', kind: 'presences', rowsRead: 2, accepted: 1, rejected: 1 });
     expect(readRejects(p.rejectsPath).get(2)).toMatchObject({ field: 'end', reason: expect.stringMatching(/before start/) });

@@ -86,12 +86,13 @@ const KIND_ORDER: FileKind[] = ['places', 'people', 'identity_links', 'presences
 const DATA_EXTENSIONS = /\.(csv|jsonl|ndjson|parquet)$/i;
 
 let runSeq = 0;
+/** The ingest in progress per store; the next one waits for it. */
+const queues = new WeakMap<PresenceStore, Promise<unknown>>();
 
 /** Ingests canonical files into a presence store. */
 export class IngestService {
   private readonly listeners = new Set<(chunk: PresenceChunk) => void>();
   private readonly batchRows: number;
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: PresenceStore,
@@ -142,9 +143,11 @@ export class IngestService {
    * bad records never stop the run: they go to the rejects file.
    */
   async ingestFile(file: string, options: IngestOptions = {}): Promise<IngestSummary> {
-    // One file at a time: the staging engine is shared, and batches must commit in order.
-    const run = this.queue.then(() => this.ingestOne(file, options));
-    this.queue = run.catch(() => undefined);
+    // One file at a time per store (also across services on the same store): the staging engine is
+    // shared, and batches must commit in order.
+    const previous = queues.get(this.store) ?? Promise.resolve();
+    const run = previous.then(() => this.ingestOne(file, options));
+    queues.set(this.store, run.catch(() => undefined));
     return run;
   }
 

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 
 const CHUNK = 1 << 20;
+/** Words built by viewing bytes as a Uint32Array are in the platform's byte order; store them the same way. */
+const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Quotes a CSV field when it holds a comma, quote or line break. */
 export function csvField(value: string | number | null | undefined): string {
@@ -60,6 +62,7 @@ const MAX_INFLIGHT = 3;
 export class RowWriter {
   private fd: number;
   private buf: Buffer = Buffer.allocUnsafe(CHUNK + 8192);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private free: Buffer[] = [];
   private inflight = 0;
   private fileOffset = 0;
@@ -112,6 +115,22 @@ export class RowWriter {
     let pos = this.pos;
     for (let i = 0; i < b.length; i++) buf[pos++] = b[i];
     this.pos = pos;
+  }
+
+  /**
+   * Appends `len` bytes held in `src` from word `word` on: whole 32-bit words are stored (unaligned,
+   * in the platform's byte order), so a 25-byte timestamp is 7 stores instead of 25. The bytes past `len` in the last
+   * word land beyond the row's end and are overwritten by what follows; the buffer has room for them.
+   */
+  words(src: Uint32Array, word: number, len: number): void {
+    const view = this.view;
+    let pos = this.pos;
+    const end = word + ((len + 3) >> 2);
+    for (let i = word; i < end; i++) {
+      view.setUint32(pos, src[i], NATIVE_LITTLE_ENDIAN);
+      pos += 4;
+    }
+    this.pos += len;
   }
 
   /** Appends `len` bytes of `src` from `offset`. */
@@ -177,6 +196,7 @@ export class RowWriter {
     const buf = this.buf;
     const carry = this.pos - len;
     this.buf = this.free.pop() ?? Buffer.allocUnsafe(CHUNK + 8192);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     if (carry > 0) buf.copy(this.buf, 0, len, this.pos);
     this.pos = carry;
     this.rowStart = 0;

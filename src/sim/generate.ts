@@ -114,7 +114,6 @@ interface HotEntry {
   sub: string;
 }
 
-
 /** Generates the city into `opts.out`. Deterministic: the same options give byte-identical files. */
 export async function generateCity(opts: GenerateOptions): Promise<GenerateSummary> {
   const started = performance.now();

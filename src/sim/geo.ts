@@ -68,8 +68,11 @@ export function rasterCell(lon: number, lat: number): number {
   return r * RASTER_COLS + c;
 }
 
-/** Assigns every cell in `cells` to its nearest seed; returns the groups. */
-function voronoi(cells: readonly number[], seeds: ReadonlyArray<[number, number]>): number[][] {
+/**
+ * Assigns every cell in `cells` to its nearest seed; returns the groups. With weights, distances are
+ * divided by them (a multiplicatively weighted Voronoi), so big districts stay big.
+ */
+function voronoi(cells: readonly number[], seeds: ReadonlyArray<[number, number]>, weights?: readonly number[]): number[][] {
   const groups: number[][] = seeds.map(() => []);
   for (const cell of cells) {
     const [lon, lat] = cellCentre(cell);
@@ -78,7 +81,8 @@ function voronoi(cells: readonly number[], seeds: ReadonlyArray<[number, number]
     for (let s = 0; s < seeds.length; s++) {
       const dx = (lon - seeds[s][0]) * LON_SCALE;
       const dy = lat - seeds[s][1];
-      const d = dx * dx + dy * dy;
+      const w = weights ? weights[s] : 1;
+      const d = (dx * dx + dy * dy) / (w * w);
       if (d < bestD) {
         bestD = d;
         best = s;
@@ -228,7 +232,7 @@ export function pointInRing(x: number, y: number, ring: ReadonlyArray<readonly [
 export function buildGeography(rng: Rng, communitiesPerPrecinct: number): CityGeography {
   const all: number[] = [];
   for (let i = 0; i < RASTER_COLS * RASTER_ROWS; i++) all.push(i);
-  const districtCells = voronoi(all, DISTRICTS.map((d) => [d.lon, d.lat] as [number, number]));
+  const districtCells = voronoi(all, DISTRICTS.map((d) => [d.lon, d.lat] as [number, number]), DISTRICTS.map((d) => Math.sqrt(d.area)));
   const districtOfCell = new Uint8Array(all.length);
   const communityOfCell = new Int32Array(all.length);
   const precincts: Precinct[] = [];

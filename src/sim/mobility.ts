@@ -4,7 +4,7 @@
  * and the outbreak state up to that day, so it can be recomputed at will (the outbreak needs the
  * days of infectious people before anyone else's day is written).
  */
-import { CAT, COMMUTE, ROLE, SERVICES, type City, type Leg, type Trip } from './city.ts';
+import { CAT, COMMUTE, ROLE, type City, type Leg, type Trip } from './city.ts';
 import { mix32, Rng } from './prng.ts';
 
 /** Kinds of planned segment; each becomes one row of one presence file. */
@@ -299,5 +299,3 @@ export function seatRow(sub: string): { carriage: number; row: number } {
   return { carriage: 0, row: Number(parts[0]) };
 }
 
-/** The services list, re-exported for writers. */
-export { SERVICES };

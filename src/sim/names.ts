@@ -10,6 +10,8 @@ export interface DistrictSpec {
   /** Approximate centre (lon, lat); districts are Voronoi regions around these. */
   lon: number;
   lat: number;
+  /** Land area, km² (real, rounded): districts are Voronoi regions weighted by its square root. */
+  area: number;
   /** Relative resident population, for placing households. */
   weight: number;
   /** Served by the metro (urban core). */
@@ -25,25 +27,25 @@ export const CITY = { code: '330200', name: '宁波市公安局', nameEn: 'Ningb
 export const BBOX = { west: 121.0, east: 122.2, south: 29.0, north: 30.4 } as const;
 
 export const DISTRICTS: readonly DistrictSpec[] = [
-  { code: '330203', name: '海曙', suffix: '区', nameEn: 'Haishu', lon: 121.38, lat: 29.86, weight: 1.0, metro: true,
+  { code: '330203', name: '海曙', area: 595, suffix: '区', nameEn: 'Haishu', lon: 121.38, lat: 29.86, weight: 1.0, metro: true,
     precincts: [['南门', 'Nanmen'], ['西门', 'Ximen'], ['月湖', 'Yuehu'], ['鼓楼', 'Gulou'], ['白云', 'Baiyun'], ['石碶', 'Shiqi']] },
-  { code: '330205', name: '江北', suffix: '区', nameEn: 'Jiangbei', lon: 121.52, lat: 29.96, weight: 0.5, metro: true,
+  { code: '330205', name: '江北', area: 208, suffix: '区', nameEn: 'Jiangbei', lon: 121.52, lat: 29.96, weight: 0.5, metro: true,
     precincts: [['中马', 'Zhongma'], ['白沙', 'Baisha'], ['孔浦', 'Kongpu'], ['文教', 'Wenjiao'], ['慈城', 'Cicheng']] },
-  { code: '330211', name: '镇海', suffix: '区', nameEn: 'Zhenhai', lon: 121.64, lat: 30.02, weight: 0.5, metro: true,
+  { code: '330211', name: '镇海', area: 246, suffix: '区', nameEn: 'Zhenhai', lon: 121.64, lat: 30.02, weight: 0.5, metro: true,
     precincts: [['招宝山', 'Zhaobaoshan'], ['蛟川', 'Jiaochuan'], ['骆驼', 'Luotuo'], ['庄市', 'Zhuangshi'], ['澥浦', 'Xiepu']] },
-  { code: '330206', name: '北仑', suffix: '区', nameEn: 'Beilun', lon: 121.92, lat: 29.88, weight: 0.8, metro: true,
+  { code: '330206', name: '北仑', area: 599, suffix: '区', nameEn: 'Beilun', lon: 121.92, lat: 29.88, weight: 0.8, metro: true,
     precincts: [['新碶', 'Xinqi'], ['小港', 'Xiaogang'], ['大碶', 'Daqi'], ['霞浦', 'Xiapu'], ['柴桥', 'Chaiqiao'], ['春晓', 'Chunxiao']] },
-  { code: '330212', name: '鄞州', suffix: '区', nameEn: 'Yinzhou', lon: 121.62, lat: 29.78, weight: 1.6, metro: true,
+  { code: '330212', name: '鄞州', area: 814, suffix: '区', nameEn: 'Yinzhou', lon: 121.62, lat: 29.78, weight: 1.6, metro: true,
     precincts: [['钟公庙', 'Zhonggongmiao'], ['首南', 'Shounan'], ['中河', 'Zhonghe'], ['下应', 'Xiaying'], ['东吴', 'Dongwu'], ['五乡', 'Wuxiang']] },
-  { code: '330213', name: '奉化', suffix: '区', nameEn: 'Fenghua', lon: 121.40, lat: 29.62, weight: 0.6, metro: false,
+  { code: '330213', name: '奉化', area: 1268, suffix: '区', nameEn: 'Fenghua', lon: 121.40, lat: 29.62, weight: 0.6, metro: false,
     precincts: [['锦屏', 'Jinping'], ['岳林', 'Yuelin'], ['江口', 'Jiangkou'], ['溪口', 'Xikou'], ['裘村', 'Qiucun'], ['莼湖', 'Chunhu']] },
-  { code: '330281', name: '余姚', suffix: '市', nameEn: 'Yuyao', lon: 121.15, lat: 30.00, weight: 1.25, metro: false,
+  { code: '330281', name: '余姚', area: 1501, suffix: '市', nameEn: 'Yuyao', lon: 121.15, lat: 30.00, weight: 1.25, metro: false,
     precincts: [['阳明', 'Yangming'], ['梨洲', 'Lizhou'], ['凤山', 'Fengshan'], ['兰江', 'Lanjiang'], ['泗门', 'Simen'], ['马渚', 'Mazhu']] },
-  { code: '330282', name: '慈溪', suffix: '市', nameEn: 'Cixi', lon: 121.35, lat: 30.22, weight: 1.8, metro: false,
+  { code: '330282', name: '慈溪', area: 1361, suffix: '市', nameEn: 'Cixi', lon: 121.35, lat: 30.22, weight: 1.8, metro: false,
     precincts: [['浒山', 'Hushan'], ['白沙路', 'Baishalu'], ['古塘', 'Gutang'], ['坎墩', 'Kandun'], ['周巷', 'Zhouxiang'], ['观海卫', 'Guanhaiwei']] },
-  { code: '330226', name: '宁海', suffix: '县', nameEn: 'Ninghai', lon: 121.43, lat: 29.28, weight: 0.7, metro: false,
+  { code: '330226', name: '宁海', area: 1843, suffix: '县', nameEn: 'Ninghai', lon: 121.43, lat: 29.28, weight: 0.7, metro: false,
     precincts: [['跃龙', 'Yuelong'], ['桃源', 'Taoyuan'], ['梅林', 'Meilin'], ['西店', 'Xidian'], ['长街', 'Changjie']] },
-  { code: '330225', name: '象山', suffix: '县', nameEn: 'Xiangshan', lon: 121.87, lat: 29.45, weight: 0.55, metro: false,
+  { code: '330225', name: '象山', area: 1382, suffix: '县', nameEn: 'Xiangshan', lon: 121.87, lat: 29.45, weight: 0.55, metro: false,
     precincts: [['丹东', 'Dandong'], ['丹西', 'Danxi'], ['爵溪', 'Juexi'], ['石浦', 'Shipu'], ['西周', 'Xizhou']] },
 ];
 

@@ -39,6 +39,8 @@ describe('cordon ingest', () => {
     expect(fs.readFileSync(rejects, 'utf8')).toContain('3,start,impossible date or time,2020-02-30T14:05:00+08:00');
     const second = run(data, 'ingest', file);
     expect(second.stdout).toMatch(/accepted 0 {2}rejected 1 {2}duplicates skipped 1/);
+    const json = JSON.parse(run(data, 'ingest', '--json', file).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ kind: 'presences', rowsRead: 2, accepted: 0, rejected: 1, duplicates: 1 });
   });
 
   it('says who holds the store when another process has it open', async () => {

@@ -53,7 +53,8 @@ export function registerIngest(program: Command): void {
     .description('load presences, identity links, people or places (CSV, JSON Lines, Parquet; a folder loads its canonical files in order)')
     .argument('<paths...>', 'files or folders')
     .option('--rejects-dir <dir>', 'folder for rejects files (default: DATA/rejects)')
-    .action(async (paths: string[], flags: { rejectsDir?: string }) => {
+    .option('--json', 'print one JSON summary per file (a JSON line each) instead of text')
+    .action(async (paths: string[], flags: { rejectsDir?: string; json?: boolean }) => {
       const config = loadConfig({ data: program.opts<{ data?: string }>().data });
       // Refuse unknown or unreadable inputs before the store is opened, so nothing is written for them.
       let failed = 0;
@@ -98,7 +99,7 @@ export function registerIngest(program: Command): void {
             try {
               const summary = await service.ingestFile(file, { onProgress: (x) => bar.update(x), rejectsDir: flags.rejectsDir });
               bar.clear();
-              console.log(formatSummary(summary));
+              console.log(flags.json ? JSON.stringify(summary) : formatSummary(summary));
             } catch (err) {
               bar.clear();
               if (!(err instanceof IngestFormatError)) throw err;

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { IngestService } from '../../services/ingest.service.ts';
 import { guard, principalOf } from '../http.ts';
 import type { LocalEventSource } from '../live-events.ts';
+import { MultipartFileExtractor, multipartBoundary } from '../multipart.ts';
 import { errorSchema } from '../schemas.ts';
 import type { RouteContext, RouteGroup } from '../server.ts';
 
@@ -24,6 +25,14 @@ class TooLargeError extends Error {
   constructor() {
     super(`upload: larger than ${MAX_UPLOAD_BYTES / 1024 ** 3} GiB; ingest such files with \`cordon ingest\``);
     this.name = 'TooLargeError';
+  }
+}
+
+class UploadInputError extends Error {
+  readonly statusCode = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadInputError';
   }
 }
 
@@ -57,18 +66,17 @@ export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
     const uploads = path.join(deps.dataDir, 'uploads');
     const rejectsDir = path.join(deps.dataDir, 'rejects');
 
-    app.addContentTypeParser(UPLOAD_TYPES, (_req, payload, done) => done(null, payload));
+    app.addContentTypeParser([...UPLOAD_TYPES, 'multipart/form-data'], (_req, payload, done) => done(null, payload));
 
-    app.post<{ Querystring: { name: string } }>('/api/ingest', {
+    app.post<{ Querystring: { name?: string } }>('/api/ingest', {
       preHandler: guard(ctx.auth, 'ingest:write'),
       schema: {
         tags: ['ingest'],
-        summary: 'Ingest one file (CSV, JSON Lines or Parquet in a canonical format) sent as the raw body; progress arrives as `ingest.progress` events',
+        summary: 'Ingest one file (CSV, JSON Lines or Parquet in a canonical format) sent as the raw body (with ?name=) or as the first file of a multipart form; progress arrives as `ingest.progress` events',
         querystring: {
           type: 'object',
-          required: ['name'],
           additionalProperties: false,
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200, description: 'the file name (its extension tells the format)' } },
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200, description: 'the file name (its extension tells the format); required for a raw body' } },
         },
         response: { 400: errorSchema, 413: errorSchema },
       },
@@ -76,8 +84,11 @@ export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
       const p = principalOf(req);
       if (!ingest) throw new UnavailableError('no presence store is open: ingest is unavailable');
       const uploadId = crypto.randomUUID();
+      const boundary = multipartBoundary(req.headers['content-type']);
+      if (!boundary && !req.query.name) throw new UploadInputError('querystring.name: the file name is required with a raw body (e.g. ?name=scans.csv)');
       fs.mkdirSync(uploads, { recursive: true });
-      const file = path.join(uploads, `${uploadId}-${safeName(req.query.name)}`);
+      const staging = path.join(uploads, `${uploadId}.part`);
+      let file = staging;
       let bytes = 0;
       const limit = new Transform({
         transform(chunk: Buffer, _enc, cb) {
@@ -86,7 +97,17 @@ export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
         },
       });
       try {
-        await pipeline(req.body as Readable, limit, fs.createWriteStream(file));
+        let name = req.query.name ?? '';
+        if (boundary) {
+          const extractor = new MultipartFileExtractor(boundary);
+          await pipeline(req.body as Readable, extractor, limit, fs.createWriteStream(staging));
+          name = req.query.name ?? extractor.filename ?? 'upload';
+        } else {
+          await pipeline(req.body as Readable, limit, fs.createWriteStream(staging));
+        }
+        // The name's extension tells the format, so the staged file takes it once known.
+        file = path.join(uploads, `${uploadId}-${safeName(name)}`);
+        fs.renameSync(staging, file);
         let last = 0;
         const summary = await ingest.ingestFile(file, {
           rejectsDir,
@@ -105,7 +126,7 @@ export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
         });
         return {
           uploadId,
-          name: req.query.name,
+          name,
           bytes,
           format: summary.format,
           kind: summary.kind,
@@ -118,6 +139,7 @@ export function ingestRoutes(deps: IngestRouteDeps): RouteGroup {
         };
       } finally {
         fs.rmSync(file, { force: true });
+        fs.rmSync(staging, { force: true });
       }
     });
 

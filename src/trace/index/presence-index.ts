@@ -182,7 +182,6 @@ export class PresenceIndex {
   private tail = new Rows();
   private tailByPlace = new Map<number, number[]>();
   private tailByIdent = new Map<number, number[]>();
-  private tailMaxDur = 0;
   private kinds = new Column(u8(0), u8);
   private subs: (SubInfo | null)[] = [null];
   private readonly tailMinRows: number;
@@ -245,7 +244,6 @@ export class PresenceIndex {
     this.tail = new Rows();
     this.tailByPlace.clear();
     this.tailByIdent.clear();
-    this.tailMaxDur = 0;
   }
 
   /** Makes new rows visible to queries at once; merges the tail into the sorted arrays past the threshold. */
@@ -262,8 +260,6 @@ export class PresenceIndex {
       let li = this.tailByIdent.get(id);
       if (!li) this.tailByIdent.set(id, (li = []));
       li.push(row);
-      const d = chunk.end[i] - chunk.start[i];
-      if (d > this.tailMaxDur) this.tailMaxDur = d;
     }
     if (this.tail.length >= Math.max(this.tailMinRows, this.sorted.n * this.tailShare)) this.mergeTail();
   }
@@ -381,10 +377,5 @@ export class PresenceIndex {
   /** Bytes per presence (see `bytes`). */
   bytesPerPresence(): number {
     return this.size ? this.bytes() / this.size : 0;
-  }
-
-  /** The tail's longest duration (tests). */
-  get tailLongest(): number {
-    return this.tailMaxDur;
   }
 }

@@ -75,7 +75,7 @@ export function ChainGraph({ data, height = 460, initiallyExpanded, onSelect }: 
       if ((ax < 0 && bx < 0) || (ax > W && bx > W) || (ay < 0 && by < 0) || (ay > H && by > H)) continue;
       const p = nb.kind === 'case' ? chainPath : contactPath;
       p.moveTo(ax, ay);
-      if (nb.kind === 'case') {
+      if (nb.kind === 'case' && !layout.radial) {
         // A gentle S-curve between generations reads better than straight lines crossing.
         const my = (ay + by) / 2;
         p.bezierCurveTo(ax, my, bx, my, bx, by);

@@ -28,6 +28,7 @@ describe('layoutChain', () => {
     const sut = layoutChain(chain(), new Set());
     const y = (id: string): number => sut.nodes.find((n) => n.id === id)!.y;
     expect([y('A'), y('B'), y('C'), y('D')]).toEqual([0, LAYER_GAP, LAYER_GAP, 2 * LAYER_GAP]);
+    expect(sut.radial).toBe(false);
     expect(sut.bands).toEqual([expect.objectContaining({ place: 'venue:V1', size: 2, y: LAYER_GAP })]);
     expect(sut.nodes.filter((n) => n.kind !== 'case')).toHaveLength(0);
     expect(sut.nodes.find((n) => n.id === 'A')!.count).toBe(3);
@@ -70,6 +71,9 @@ describe('layoutChain', () => {
     const first = layoutChain({ nodes, edges }, expanded);
     for (const n of first.nodes) if (n.kind === 'cluster') expanded.add(n.id);
     const sut = layoutChain({ nodes, edges }, expanded);
+    // Far wider than deep: the generations become rings that use the screen's height too.
+    expect(sut.radial).toBe(true);
+    expect((sut.bounds.y1 - sut.bounds.y0) / (sut.bounds.x1 - sut.bounds.x0)).toBeGreaterThan(0.5);
     expect(sut.cases).toBe(5000);
     expect(sut.contacts).toBe(20000);
     expect(sut.nodes.filter((n) => n.kind === 'contact')).toHaveLength(20000);

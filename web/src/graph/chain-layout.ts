@@ -44,10 +44,14 @@ export interface ChainLayout {
   cases: number;
   contacts: number;
   clusters: number;
+  /** Generations drawn as rings around the first cases rather than as rows. */
+  radial: boolean;
 }
 
 export const LAYER_GAP = 220;
 const GOLDEN_ANGLE = Math.PI * (3 - Math.sqrt(5));
+/** Rows turn into rings when the widest row is this many times the depth of the chain. */
+const RADIAL_RATIO = 6;
 const SEVERITY: Record<string, number> = { close: 0, secondary: 1, companion: 2, general: 3 };
 export const CASE_GAP = 34;
 
@@ -140,6 +144,30 @@ export function layoutChain(data: ChainGraphData, expanded: ReadonlySet<string>)
     }
   });
 
+  // A chain far wider than deep (thousands of cases in a few generations) becomes a thin sliver when
+  // fitted; bent into rings (one ring per generation, the order kept as the angle) it fills the screen.
+  let minX = Infinity, maxX = -Infinity;
+  for (const x of xOf.values()) { minX = Math.min(minX, x); maxX = Math.max(maxX, x); }
+  const span = maxX - minX + CASE_GAP;
+  const radial = layers.length > 1 && span > RADIAL_RATIO * layers.length * LAYER_GAP;
+  const ringRadius: number[] = [];
+  if (radial) {
+    // The outer ring holds the whole order at the usual gap; generations sit at even steps inside it.
+    const outer = span / (2 * Math.PI);
+    const last = layers.length - 1;
+    layers.forEach((layer, depth) => {
+      const even = (outer * (depth + (layers[0].length > 1 ? 1 : 0))) / (last + (layers[0].length > 1 ? 1 : 0));
+      ringRadius.push(Math.max(even, depth * LAYER_GAP));
+    });
+  }
+  const place = (id: string): { x: number; y: number } => {
+    const depth = layerOf.get(id) ?? 0;
+    const x = xOf.get(id) ?? 0;
+    if (!radial) return { x, y: depth * LAYER_GAP };
+    const angle = ((x - minX) / span) * 2 * Math.PI - Math.PI / 2;
+    return { x: Math.cos(angle) * ringRadius[depth], y: Math.sin(angle) * ringRadius[depth] };
+  };
+
   const nodes: LaidNode[] = [];
   const index = new Map<string, number>();
   const edges: [number, number][] = [];
@@ -154,7 +182,7 @@ export function layoutChain(data: ChainGraphData, expanded: ReadonlySet<string>)
     const n = byId.get(id)!;
     const count = [...(contactsOf.get(id)?.values() ?? [])].reduce((a, l) => a + l.length, 0);
     contacts += count;
-    add({ id, kind: 'case', label: n.label, status: n.status, x: xOf.get(id) ?? 0, y: (layerOf.get(id) ?? 0) * LAYER_GAP, r: 7 + Math.min(6, Math.sqrt(count)), count });
+    add({ id, kind: 'case', label: n.label, status: n.status, ...place(id), r: 7 + Math.min(6, Math.sqrt(count)), count });
   }
   for (const [child, inf] of infector) {
     const a = index.get(inf.from), b = index.get(child);
@@ -194,7 +222,8 @@ export function layoutChain(data: ChainGraphData, expanded: ReadonlySet<string>)
     b.y0 = Math.min(b.y0, n.y - n.r); b.y1 = Math.max(b.y1, n.y + n.r);
   }
   if (nodes.length === 0) Object.assign(b, { x0: -1, y0: -1, x1: 1, y1: 1 });
-  return { nodes, edges, bands, bounds: b, cases: caseIds.length, contacts, clusters };
+  // Place bands belong to the straight layers; in rings the place clusters of contacts remain.
+  return { nodes, edges, bands: radial ? [] : bands, bounds: b, cases: caseIds.length, contacts, clusters, radial };
 }
 
 /** The laid-out node under a point, preferring the smallest (a contact on top of its cluster). */

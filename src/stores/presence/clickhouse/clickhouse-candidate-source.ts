@@ -32,14 +32,40 @@ export class ClickHouseCandidateSource implements CandidateSource {
   /** Place ids below this are in `kindOf`. */
   private kindsUpTo = 0;
   private readonly subTexts = new Map<number, string>();
+  /** The last person read by `presencesOf` and what overlaps them (see there). */
+  private readAhead: { from: number; to: number; covered: Map<number, [number, number][]>; candidates: Candidate[] } | undefined;
 
   constructor(private readonly store: ClickHousePresenceStore) {}
 
+  /**
+   * A person's presences, read together with everything that overlaps them (the first-degree query),
+   * because the tracer's next call asks for exactly that (`presencesAt` over this person's pieces,
+   * second degree): one round trip per close contact instead of two. The overlap is kept until the
+   * next person is read.
+   */
   async presencesOf(idents: readonly number[], from: number, to: number): Promise<Candidate[]> {
-    return this.toCandidates(await this.store.rowsOf(idents, from, to));
+    const read = await this.firstDegree(idents, from, to);
+    this.readAhead = { from, to, covered: coverage(read.trajectory, from, to), candidates: read.candidates };
+    return read.trajectory;
   }
 
+  /**
+   * Answered from the read-ahead when every window lies inside the last person's presences at that
+   * place (so the read-ahead holds every presence overlapping it, and filtering it is exact);
+   * otherwise a pruned query of its own.
+   */
   async presencesAt(queries: readonly PlaceWindow[]): Promise<Candidate[]> {
+    const ahead = this.readAhead;
+    if (ahead && queries.every((q) => covers(ahead.covered.get(q.place), Math.max(q.from, ahead.from), Math.min(q.to, ahead.to)) && q.from >= ahead.from && q.to <= ahead.to)) {
+      const byPlace = new Map<number, PlaceWindow[]>();
+      for (const q of queries) {
+        if (q.to <= q.from) continue;
+        let l = byPlace.get(q.place);
+        if (!l) byPlace.set(q.place, (l = []));
+        l.push(q);
+      }
+      return ahead.candidates.filter((c) => byPlace.get(c.place)?.some((q) => c.start < q.to && c.end > q.from) ?? false);
+    }
     return this.toCandidates(await this.store.rowsAt(queries));
   }
 
@@ -179,4 +205,34 @@ LIMIT 1 BY k, row_key`, SHARD_LOCAL);
       flags: r.flags,
     }));
   }
+}
+
+/** Per place, the union of the presences' intervals clipped to [from, to), as sorted disjoint intervals. */
+function coverage(presences: readonly Candidate[], from: number, to: number): Map<number, [number, number][]> {
+  const byPlace = new Map<number, [number, number][]>();
+  for (const p of presences) {
+    const s = Math.max(p.start, from);
+    const e = Math.min(p.end, to);
+    if (e <= s) continue;
+    let l = byPlace.get(p.place);
+    if (!l) byPlace.set(p.place, (l = []));
+    l.push([s, e]);
+  }
+  for (const [place, l] of byPlace) {
+    l.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const iv of l) {
+      const last = merged[merged.length - 1];
+      if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+      else merged.push([iv[0], iv[1]]);
+    }
+    byPlace.set(place, merged);
+  }
+  return byPlace;
+}
+
+/** Whether [from, to) lies inside one of the intervals (an empty window is covered). */
+function covers(intervals: readonly [number, number][] | undefined, from: number, to: number): boolean {
+  if (to <= from) return true;
+  return intervals?.some(([s, e]) => s <= from && to <= e) ?? false;
 }

@@ -132,6 +132,29 @@ describe.skipIf(!base)('trace pushed down to ClickHouse', () => {
     expect(contacts).toBeGreaterThan(50);
   }, 180_000);
 
+  it('answers a place read from the read-ahead of the last person only when that is exact', async () => {
+    const source = new ClickHouseCandidateSource(ch);
+    const key = (c: { ident: number; place: number; start: number; end: number }): string => `${c.ident}|${c.place}|${c.start}|${c.end}`;
+    const direct = async (qs: { place: number; from: number; to: number }[]): Promise<string[]> => [...new Set((await ch.rowsAt(qs)).map(key))].sort();
+    const id = (await ch.identifierIds(['phone:13800000042'])).get('phone:13800000042')!;
+    const from = T0 + 2 * DAY;
+    const to = T0 + 5 * DAY;
+    const mine = await source.presencesOf([id], from, to);
+    expect(mine.length).toBeGreaterThan(5);
+    // Windows inside the person's presences: served from the read-ahead, same answer as a query.
+    const inside = mine.map((p) => ({ place: p.place, placeKind: p.placeKind, from: Math.max(p.start, from), to: Math.min(p.end, to) }));
+    expect([...new Set((await source.presencesAt(inside)).map(key))].sort()).toEqual(await direct(inside));
+    // A window reaching past the person's stay, and one at a place they never were: asked of the server.
+    const wider = [{ ...inside[0], from: inside[0].from - 6 * 3600 }];
+    const got = [...new Set((await source.presencesAt(wider)).map(key))].sort();
+    expect(got).toEqual(await direct(wider));
+    const elsewhere = await ch.placeIds(['venue:V24']);
+    const away = [{ place: elsewhere.get('venue:V24')!, placeKind: 'venue' as const, from, to }];
+    const far = [...new Set((await source.presencesAt(away)).map(key))].sort();
+    expect(far).toEqual(await direct(away));
+    expect(far.length + got.length).toBeGreaterThan(0);
+  });
+
   it('reads many people in one query exactly as it reads each alone', async () => {
     const source = new ClickHouseCandidateSource(ch);
     const ids = await ch.identifierIds(Array.from({ length: 12 }, (_, i) => `phone:1380000${String(i * 17).padStart(4, '0')}`));

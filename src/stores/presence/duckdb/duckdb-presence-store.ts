@@ -497,7 +497,7 @@ DROP TABLE temp.main.${table}_last;`);
     // Streamed on a connection of its own: links can run to millions, and batches may commit meanwhile.
     const conn = await this.instance.connect();
     try {
-      const result = await conn.stream('SELECT a_kind, a_value, b_kind, b_value, source FROM identity_links ORDER BY ALL');
+      const result = await conn.stream('SELECT a_kind, a_value, b_kind, b_value, source FROM identity_links');
       for (;;) {
         const dc = await result.fetchChunk();
         if (!dc || dc.rowCount === 0) break;
@@ -710,16 +710,21 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
   }
 }
 
-/** Names the process holding the file: our owner note if present, else DuckDB's own message (which gives the PID). */
+/**
+ * Names the process holding the file: DuckDB's message gives its PID; our note next to the file says
+ * which Cordon command it is (a note left by a process that died is ignored unless the PIDs agree).
+ */
 function describeHolder(file: string, duckdbMessage: string): string {
-  try {
-    const note = JSON.parse(fs.readFileSync(`${file}.owner`, 'utf8')) as { pid?: number; owner?: string };
-    if (note.pid) return `process ${note.pid} (${note.owner ?? 'cordon'})`;
-  } catch {
-    // No note: fall back to DuckDB's message.
-  }
   const pid = /PID (\d+)/.exec(duckdbMessage)?.[1];
-  return pid ? `process ${pid}` : 'another process';
+  let note: { pid?: number; owner?: string } = {};
+  try {
+    note = JSON.parse(fs.readFileSync(`${file}.owner`, 'utf8')) as { pid?: number; owner?: string };
+  } catch {
+    // No note: DuckDB's PID alone.
+  }
+  if (pid && note.pid === Number(pid)) return `process ${pid} (${note.owner ?? 'cordon'})`;
+  if (pid) return `process ${pid}`;
+  return note.pid ? `process ${note.pid} (${note.owner ?? 'cordon'})` : 'another process';
 }
 
 /**
