@@ -109,8 +109,9 @@ function timeExpr(col: string, dateOnlyEnd: boolean): string {
   const date = dateOnlyEnd ? `(try_cast(${c} AS DATE) + 1)::TIMESTAMPTZ` : `try_cast(${c} AS DATE)::TIMESTAMPTZ`;
   // ISO 8601 allows leaving out the seconds; DuckDB wants them.
   const noSeconds = `CASE WHEN substr(${c}, 17, 1) <> ':' THEN try_cast(substr(${c}, 1, 16) || ':00' || substr(${c}, 17) AS TIMESTAMPTZ) END`;
-  return `CASE WHEN ${c} LIKE '${DATE_SHAPE}' THEN ${date}
-              WHEN ${c} LIKE '${DATE_SHAPE}T__:__%' OR ${c} LIKE '${DATE_SHAPE} __:__%' THEN coalesce(try_cast(${c} AS TIMESTAMPTZ), ${noSeconds}) END`;
+  // One LIKE for the date part: the cast itself refuses anything but a time after it ('2020-01-25x').
+  return `CASE WHEN ${c} LIKE '${DATE_SHAPE}%' THEN
+            CASE WHEN strlen(${c}) = 10 THEN ${date} ELSE coalesce(try_cast(${c} AS TIMESTAMPTZ), ${noSeconds}) END END`;
 }
 
 /** Time checks; the reason tells a malformed text from an impossible date (evaluated for failing rows only). */

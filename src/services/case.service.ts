@@ -125,9 +125,9 @@ export class CaseService {
     }
   }
 
-  /** Appends a case event with the next sequence number. */
-  private async caseEvent(tx: RecordsOps, actor: Actor, e: Omit<CaseEventRecord, 'seq' | 'actorUserId' | 'actorRole' | 'at'>, at: string): Promise<void> {
-    const seq = (await tx.caseEvents(e.caseId)).length + 1;
+  /** Appends a case event with the next sequence number (given when known, e.g. 1 for a new case). */
+  private async caseEvent(tx: RecordsOps, actor: Actor, e: Omit<CaseEventRecord, 'seq' | 'actorUserId' | 'actorRole' | 'at'>, at: string, knownSeq?: number): Promise<void> {
+    const seq = knownSeq ?? (await tx.caseEvents(e.caseId)).length + 1;
     await tx.appendCaseEvent({ ...e, seq, at, actorUserId: actor.userId, actorRole: actor.role });
   }
 
@@ -149,6 +149,11 @@ export class CaseService {
     const scope = await this.jurisdictions.scope(actor);
     if (input.jurisdiction && !scope.tree.has(input.jurisdiction)) throw new LoopInputError(`jurisdiction "${input.jurisdiction}" does not exist`);
 
+    // Scope first: no trace is run for a person outside the actor's jurisdiction.
+    const [home] = await this.whereabouts.locate([givenIds]);
+    const unit = input.jurisdiction ?? unitFor(scope.tree, home, null).unit;
+    // The identifiers are the caller's own input, but error texts may reach logs: name no one in them.
+    if (!scope.sees(unit)) throw new NotFoundError('person', 'with these identifiers');
     const wantTrace = input.trace !== false;
     const result = wantTrace ? await this.runTrace(givenIds, { ...dates, isolatedAt }) : null;
     const ids = normaliseIds([...givenIds, ...(result?.person.ids ?? [])]);
@@ -158,9 +163,6 @@ export class CaseService {
       if (!scope.sees(existing.jurisdiction)) throw new ConflictError('this person is already a case of another jurisdiction');
       throw new ConflictError(`this person is already case ${existing.id}`);
     }
-    const [home] = await this.whereabouts.locate([ids]);
-    const unit = input.jurisdiction ?? unitFor(scope.tree, home, null).unit;
-    if (!scope.sees(unit)) throw new NotFoundError('person', personKey);
 
     const contacts = result ? contactsFromTrace(result) : [];
     const units = await this.leads.locate(contacts, unit);
@@ -173,7 +175,7 @@ export class CaseService {
     const events: LoopEvent[] = [];
     const recorded = await this.store.transaction(async (tx) => {
       await tx.insertCase(kase);
-      await this.caseEvent(tx, actor, { caseId: kase.id, kind: 'created', from: null, to: kase.classification, reason: input.reason ?? null, data: null }, at);
+      await this.caseEvent(tx, actor, { caseId: kase.id, kind: 'created', from: null, to: kase.classification, reason: input.reason ?? null, data: null }, at, 1);
       const prior = await tx.getPersonStatus(personKey);
       await tx.putPersonStatus({
         personKey, ids: normaliseIds([...ids, ...(prior?.ids ?? [])]), status: 'case', jurisdiction: unit, caseId: kase.id, since: at, updatedAt: at,
@@ -181,7 +183,7 @@ export class CaseService {
       events.push({ type: 'case.created', at, jurisdictions: [unit], caseId: kase.id, classification: kase.classification, sourceCaseId: kase.sourceCaseId });
       if (!result) return null;
       const rec = await this.leads.recordInTx(tx, actor, kase, contacts, units, events);
-      await this.caseEvent(tx, actor, { caseId: kase.id, kind: 'traced', from: null, to: null, reason: null, data: { window: result.window, contacts: contacts.length, ...rec.byDisposition } }, at);
+      await this.caseEvent(tx, actor, { caseId: kase.id, kind: 'traced', from: null, to: null, reason: null, data: { window: result.window, contacts: contacts.length, ...rec.byDisposition } }, at, 2);
       events.push({ type: 'case.traced', at, jurisdictions: [unit], caseId: kase.id, contacts: contacts.length, newLeads: rec.newLeads.length, commands: rec.commands });
       return rec;
     });

@@ -136,6 +136,28 @@ describe('IngestService', () => {
     expect(readRejects(summary.rejectsPath).get(3)).toMatchObject({ field: '(line)', reason: expect.stringMatching(/line too long/) });
   });
 
+  it('keeps line numbers true after several unreadable lines, consecutive or not', async () => {
+    const bad = Buffer.from([0xc3, 0x28]);
+    const ok = (n: number): Buffer => Buffer.from(`phone,${n},venue,V1,2020-01-25T14:05:00Z,,,,,\n`);
+    const short = Buffer.from('phone,1,venue\n');
+    const body = Buffer.concat([
+      Buffer.from(`${HEADER}\n`), // 1
+      ok(2), // 2
+      Buffer.concat([Buffer.from('phone,'), bad, Buffer.from('\n')]), // 3
+      Buffer.concat([bad, Buffer.from('\n')]), // 4
+      short, // 5
+      Buffer.concat([bad, Buffer.from('\n')]), // 6
+      ok(7), // 7
+      short, // 8
+      ok(9), // 9
+    ]);
+    const summary = await sut.ingestFile(write('shifts.csv', body));
+    expect(summary).toMatchObject({ rowsRead: 8, accepted: 3, rejected: 5 });
+    const rej = readRejects(summary.rejectsPath);
+    expect([...rej.entries()].map(([line, r]) => `${line}:${r.field}`)).toEqual(['3:(line)', '4:(line)', '5:(row)', '6:(line)', '8:(row)']);
+    for (const v of ['2', '7', '9']) expect(await store.presencesOf([`phone:${v}`], 0, 2 ** 32 - 1)).toHaveLength(1);
+  });
+
   it('honours offsets, reads offset-less times in the deployment zone, and expands dates and point events', async () => {
     const file = write('times.csv', [
       HEADER,

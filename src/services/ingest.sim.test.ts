@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateCity, readTruth, type MalformedLabel } from '../sim/generate.ts';
 import { DuckDbPresenceStore } from '../stores/presence/duckdb/duckdb-presence-store.ts';
+import { FileLinkDecisionLog, IdentityService } from './identity.service.ts';
 import { IngestService } from './ingest.service.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-ingest-sim-'));
@@ -49,6 +50,13 @@ describe('ingest of the synthetic city', () => {
     expect(duplicates).toBe(g.duplicateRows);
     expect(presencesRead).toBe(g.presences);
     expect((await store.stats()).presences).toBe(g.presences - g.malformedRows - g.duplicateRows);
+
+    // Every planted wrong link (a phone linked to a second ID card) is flagged, and nothing else is.
+    const identity = new IdentityService(store, new FileLinkDecisionLog(path.join(dir, 'decisions.jsonl')));
+    const flagged = (await identity.conflicts()).map((c) => [...c.wouldJoin].sort().join(' & ')).sort();
+    const planted = truth.wrong_identity_links.map((w) => [`${w.a_kind}:${w.a_value}`, w.true_owner].sort().join(' & ')).sort();
+    expect(planted.length).toBeGreaterThan(0);
+    expect(flagged).toEqual(planted);
     await store.close();
   });
 });

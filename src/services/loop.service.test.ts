@@ -107,6 +107,17 @@ describe('the loop services on a small world (real tracer, DuckDB, SQLite)', () 
     expect(events.filter((e) => e.type === 'command.changed' && e.kind === 'pushed')).toHaveLength(3);
   });
 
+  it('refuses a case for a person of another unit as not found, before tracing them', async () => {
+    let traced = false;
+    const spyLoop = createLoop({
+      store: records, whereabouts: presenceWhereabouts(presence), now: () => clock,
+      tracer: { trace: async () => { traced = true; throw new Error('must not trace'); } },
+    });
+    await expect(spyLoop.cases.add(P2, { ids: ['id_card:C'], classification: 'confirmed', onset: '2020-01-24', jurisdiction: 'P1' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(spyLoop.cases.add(P2, { ids: ['id_card:B'], classification: 'confirmed', onset: '2020-01-24' })).rejects.toThrow('person with these identifiers not found');
+    expect(traced).toBe(false);
+  });
+
   it('shows each unit its subtree only; another unit\'s command is not found', async () => {
     const p1 = await sut.commands.inbox(P1);
     expect(p1.commands.map((c) => c.personKey)).toEqual(['id_card:B']);

@@ -137,7 +137,9 @@ export interface City {
   householdStart: Int32Array;
   householdSize: Uint8Array;
   // places
+  /** Departments of workplaces (the unit of close contact at work). */
   workplaces: Site[];
+  /** Classes of schools (the unit of close contact at school). */
   schools: Site[];
   venues: Venue[];
   /** Venue indices by category and district. */
@@ -352,6 +354,50 @@ export function buildCity(seed: number, residents: number, days: number, refYear
     if (commute[i] === COMMUTE.car || (age[i] >= 25 && age[i] < 70 && rng.chance(0.08))) plate[i] = plateNumber(i, mix32(seed ^ 0x91a7));
   }
 
+  // Close contacts at work and at school are the people of the same office or class, not the whole
+  // site: workplaces are split into departments of about 25, schools into classes of about 45 by grade.
+  // Each unit is a place of its own (same coordinates), `W000123-D02`, `S000045-0302`.
+  const workUnits: Site[] = [];
+  const workUnitBase = new Int32Array(workplaces.length);
+  workplaces.forEach((w, wi) => {
+    workUnitBase[wi] = workUnits.length;
+    const n = Math.max(1, Math.ceil(w.size / 25));
+    for (let k = 0; k < n; k++) {
+      workUnits.push({ ...w, id: `${w.id}-D${String(k + 1).padStart(2, '0')}`, name: `${w.name} 第${k + 1}部门`, size: 0 });
+    }
+  });
+  const gradeOf = (i: number): number => Math.min(16, Math.max(1, age[i] - 5));
+  const perSchoolGrade = new Map<number, number>();
+  for (let i = 0; i < residents; i++) {
+    if (role[i] !== ROLE.student) continue;
+    const key = dest[i] * 32 + gradeOf(i);
+    perSchoolGrade.set(key, (perSchoolGrade.get(key) ?? 0) + 1);
+  }
+  const classUnits: Site[] = [];
+  const classBase = new Map<number, number>();
+  for (const key of [...perSchoolGrade.keys()].sort((a, b) => a - b)) {
+    const school = schools[Math.floor(key / 32)];
+    const grade = key % 32;
+    classBase.set(key, classUnits.length);
+    const n = Math.max(1, Math.ceil(perSchoolGrade.get(key)! / 45));
+    for (let k = 0; k < n; k++) {
+      classUnits.push({ ...school, id: `${school.id}-${String(grade).padStart(2, '0')}${String(k + 1).padStart(2, '0')}`, name: `${school.name} ${grade}年级${k + 1}班`, size: 0 });
+    }
+  }
+  for (let i = 0; i < residents; i++) {
+    if (role[i] === ROLE.worker) {
+      const w = dest[i];
+      const n = Math.max(1, Math.ceil(workplaces[w].size / 25));
+      dest[i] = workUnitBase[w] + (mix32(i ^ seed) % n);
+      workUnits[dest[i]].size++;
+    } else if (role[i] === ROLE.student) {
+      const key = dest[i] * 32 + gradeOf(i);
+      const n = Math.max(1, Math.ceil(perSchoolGrade.get(key)! / 45));
+      dest[i] = classBase.get(key)! + (mix32(i ^ seed) % n);
+      classUnits[dest[i]].size++;
+    }
+  }
+
   // Trips. Seats are handed out per service and day in order, so people travelling together sit together.
   const seatCounter = new Map<number, number>();
   const seat = (service: number, day: number): string => {
@@ -454,6 +500,6 @@ export function buildCity(seed: number, residents: number, days: number, refYear
     commute, line, commuteMin, leaveMin, workEnd, trip,
     householdId, householdCommunity: Int32Array.from(hhCommunity), householdLon: Float64Array.from(hhLon), householdLat: Float64Array.from(hhLat),
     householdAddress: hhAddress, householdStart: Int32Array.from(hhStart), householdSize: Uint8Array.from(hhSize),
-    workplaces, schools, venues, venuesByCategoryDistrict, hotels, metroLines, busLines, checkpoints, trips, usedCells,
+    workplaces: workUnits, schools: classUnits, venues, venuesByCategoryDistrict, hotels, metroLines, busLines, checkpoints, trips, usedCells,
   };
 }

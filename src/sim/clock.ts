@@ -5,8 +5,16 @@
 import type { RowWriter } from './csv-sink.ts';
 
 /** Offset of a time zone at a UTC instant, in minutes east of UTC. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 export function zoneOffsetMinutes(timeZone: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date(utcMs));
+  // Building a formatter costs about a millisecond; a clock asks for one day after another.
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+    formatters.set(timeZone, f);
+  }
+  const parts = f.formatToParts(new Date(utcMs));
   const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
   if (!m) return 0;

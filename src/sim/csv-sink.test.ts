@@ -38,6 +38,27 @@ describe('RowWriter', () => {
     expect(sut.bytes).toBe(Buffer.byteLength(text));
   });
 
+  it('stores pre-encoded words without leaking their padding into the file', async () => {
+    const file = path.join(dir, 'words.csv');
+    const sut = new RowWriter(file, ['h']);
+    const packed = (text: string): Uint32Array => {
+      const bytes = new Uint8Array((text.length + 3) & ~3).fill(0x7e);
+      for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
+      return new Uint32Array(bytes.buffer);
+    };
+    const id = packed('13800000000');
+    const cell = packed('NB800-012-345');
+    for (let i = 0; i < 3; i++) {
+      sut.begin();
+      sut.words(id, 0, 11);
+      sut.comma();
+      sut.words(cell, 0, 13);
+      sut.end();
+    }
+    await sut.close();
+    expect(fs.readFileSync(file, 'utf8')).toBe('h\n' + '13800000000,NB800-012-345\n'.repeat(3));
+  });
+
   it('quotes fields that need it', () => {
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a,b')).toBe('"a,b"');

@@ -133,22 +133,9 @@ export class RowWriter {
     this.pos += len;
   }
 
-  /** Appends `len` bytes of `src` from `offset`. */
-  rawRange(src: Uint8Array, offset: number, len: number): void {
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < len; i++) buf[pos++] = src[offset + i];
-    this.pos = pos;
-  }
-
   /** Appends a comma. */
   comma(): void {
     this.buf[this.pos++] = 44;
-  }
-
-  /** Appends n commas. */
-  commas(n: number): void {
-    for (let i = 0; i < n; i++) this.buf[this.pos++] = 44;
   }
 
   /** Appends two digits. */

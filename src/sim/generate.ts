@@ -102,7 +102,7 @@ const P_HOUSEHOLD = 0.1;
 const P_HOTEL_ROOM = 0.1;
 const P_SEAT = 0.05;
 const P_VENUE_PER_HOUR = [0.015, 0.0045, 0.0075, 0.045, 0.03, 0.022, 0.0075];
-const P_SCHOOL = 0.001;
+const P_SCHOOL = 0.006;
 /** Close-contact rule: overlap of at least 15 minutes; venue scans are point events, so their starts must be within 15 minutes. */
 const MIN_OVERLAP = 15;
 

@@ -30,25 +30,36 @@ const TELECOM_MAX_STAY = 360;
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 const hhmm = (min: number): string => pad2(Math.floor(min / 60)) + pad2(min % 60);
-// Plain Uint8Arrays, not Buffers: one array shape keeps the copy loops monomorphic.
-const enc = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+/** ASCII text as whole 32-bit words (zero-padded), for RowWriter.words. */
+interface Packed {
+  words: Uint32Array;
+  len: number;
+}
 
-function fixedWidth(values: readonly string[], width: number): Uint8Array {
-  const out = new Uint8Array(values.length * width);
+function pack(text: string): Packed {
+  const bytes = new Uint8Array((text.length + 3) & ~3);
+  for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
+  return { words: new Uint32Array(bytes.buffer), len: text.length };
+}
+
+/** Fixed-width ASCII values packed one after another, `stride` words each. */
+function packFixed(values: readonly string[], width: number): Uint32Array {
+  const stride = (width + 3) >> 2;
+  const bytes = new Uint8Array(values.length * stride * 4);
   values.forEach((v, i) => {
-    for (let k = 0; k < v.length && k < width; k++) out[i * width + k] = v.charCodeAt(k);
+    for (let k = 0; k < v.length && k < width; k++) bytes[i * stride * 4 + k] = v.charCodeAt(k);
   });
-  return out;
+  return new Uint32Array(bytes.buffer);
 }
 
 const B = {
-  idCard: enc('id_card,'), phone: enc('phone,'), card: enc('card,'),
-  household: enc(',household,'), householdTail: enc(',,,,household_registry'),
-  cell: enc(',cell,'), cellTail: enc(',,,,telecom'),
-  workplace: enc(',workplace,'), workplaceTail: enc(',,,,workplace_attendance'),
-  school: enc(',school,'), schoolTail: enc(',,,,school_attendance'),
-  venue: enc(',venue,'), hospital: enc(',hospital,'), venueTail: enc(',,,,,venue_qr'),
-  metro: enc(',metro,'), bus: enc(',bus,'), transitTail: enc(',,,,transit'), busTail: enc(',,,,,transit'),
+  idCard: pack('id_card,'), phone: pack('phone,'), card: pack('card,'),
+  household: pack(',household,'), householdTail: pack(',,,,household_registry'),
+  cell: pack(',cell,'), cellTail: pack(',,,,telecom'),
+  workplace: pack(',workplace,'), workplaceTail: pack(',,,,workplace_attendance'),
+  school: pack(',school,'), schoolTail: pack(',,,,school_attendance'),
+  venue: pack(',venue,'), hospital: pack(',hospital,'), venueTail: pack(',,,,,venue_qr'),
+  metro: pack(',metro,'), bus: pack(',bus,'), transitTail: pack(',,,,transit'), busTail: pack(',,,,,transit'),
 };
 
 export class PresenceRows {
@@ -73,18 +84,21 @@ export class PresenceRows {
   private readonly noise: Rng;
   private readonly untilMalformed: number[];
   private readonly untilDuplicate: number[];
-  private readonly idBytes: Uint8Array;
-  private readonly phoneBytes: Uint8Array;
-  private readonly cardBytes: Uint8Array;
-  private readonly householdBytes: Uint8Array;
-  /** Encoded cell ids by cell index: a dense array, since a Map lookup per telecom row shows in profiles. */
-  private readonly cellBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(TELECOM_ROWS * TELECOM_COLS);
-  private readonly venueBytes: Uint8Array[];
+  /** Identifiers packed per person: ID cards 18 bytes (5 words), phones 11 (3), transit cards 16 (4). */
+  private readonly idWords: Uint32Array;
+  private readonly phoneWords: Uint32Array;
+  private readonly cardWords: Uint32Array;
+  /** Household ids, 9 bytes (3 words) each. */
+  private readonly householdWords: Uint32Array;
+  /** Telecom cell ids by cell index, 13 bytes (4 words) each, packed when first used. */
+  private readonly cellWords = new Uint32Array(TELECOM_ROWS * TELECOM_COLS * 4);
+  private readonly cellPacked = new Uint8Array(TELECOM_ROWS * TELECOM_COLS);
+  private readonly venueIds: Packed[];
   private readonly venueIsHospital: Uint8Array;
-  private readonly workplaceBytes: Uint8Array[];
-  private readonly schoolBytes: Uint8Array[];
-  private readonly metroBytes: Uint8Array[];
-  private readonly busBytes: Uint8Array[];
+  private readonly workplaceIds: Packed[];
+  private readonly schoolIds: Packed[];
+  private readonly metroIds: Packed[];
+  private readonly busIds: Packed[];
 
   /**
    * @param isHot whether a transmission may happen at this (segment kind, place) today; such rows are
@@ -102,16 +116,16 @@ export class PresenceRows {
     this.usedMetro = new Uint8Array(this.metroRunIds.length);
     this.usedBus = new Uint8Array(this.busRunIds.length);
     for (const c of city.usedCells) this.cellIds.set(c, telecomCellId(c));
-    this.idBytes = fixedWidth(city.idCard, 18);
-    this.phoneBytes = fixedWidth(city.phone, 11);
-    this.cardBytes = fixedWidth(city.card, 16);
-    this.householdBytes = fixedWidth(city.householdId, 9);
-    this.venueBytes = city.venues.map((v) => enc(v.id));
+    this.idWords = packFixed(city.idCard, 18);
+    this.phoneWords = packFixed(city.phone, 11);
+    this.cardWords = packFixed(city.card, 16);
+    this.householdWords = packFixed(city.householdId, 9);
+    this.venueIds = city.venues.map((v) => pack(v.id));
     this.venueIsHospital = Uint8Array.from(city.venues, (v) => (v.category === CAT.hospital ? 1 : 0));
-    this.workplaceBytes = city.workplaces.map((w) => enc(w.id));
-    this.schoolBytes = city.schools.map((w) => enc(w.id));
-    this.metroBytes = this.metroRunIds.map(enc);
-    this.busBytes = this.busRunIds.map(enc);
+    this.workplaceIds = city.workplaces.map((w) => pack(w.id));
+    this.schoolIds = city.schools.map((w) => pack(w.id));
+    this.metroIds = this.metroRunIds.map(pack);
+    this.busIds = this.busRunIds.map(pack);
     this.writers = PRESENCE_SOURCES.map((src) => {
       this.paths[src] = out(`presences-${src}.csv`);
       return new RowWriter(this.paths[src], PRESENCE_COLUMNS);
@@ -143,13 +157,15 @@ export class PresenceRows {
     return s;
   }
 
-  private cellIdBytes(c: number): Uint8Array {
-    let b = this.cellBytes[c];
-    if (b === undefined) {
-      b = enc(this.cellId(c));
-      this.cellBytes[c] = b;
+  /** Word offset of a cell's packed id (packing it on first use). */
+  private cellWord(c: number): number {
+    if (this.cellPacked[c] === 0) {
+      const id = this.cellId(c);
+      const bytes = new Uint8Array(this.cellWords.buffer, c * 16, 16);
+      for (let k = 0; k < id.length && k < 16; k++) bytes[k] = id.charCodeAt(k);
+      this.cellPacked[c] = 1;
     }
-    return b;
+    return c * 4;
   }
 
   /** True when a writer has several chunks in flight and should be drained. */
@@ -177,16 +193,16 @@ export class PresenceRows {
       switch (k) {
         case SEG.household: this.household(p, place, s, e); break;
         case SEG.cell: this.cell(p, place, s, e); break;
-        case SEG.workplace: this.timed(p, B.phone, this.phoneBytes, 11, B.workplace, this.workplaceBytes[place], s, e, B.workplaceTail, FILE_INDEX_OF_SEG[k]); break;
-        case SEG.school: this.timed(p, B.idCard, this.idBytes, 18, B.school, this.schoolBytes[place], s, e, B.schoolTail, FILE_INDEX_OF_SEG[k]); break;
-        case SEG.venue: this.point(p, B.phone, this.phoneBytes, 11, this.venueIsHospital[place] ? B.hospital : B.venue, this.venueBytes[place], s, B.venueTail, FILE_INDEX_OF_SEG[k]); break;
+        case SEG.workplace: this.timed(B.phone, this.phoneWords, p * 3, 11, B.workplace, this.workplaceIds[place], s, e, B.workplaceTail, FILE_INDEX_OF_SEG[k]); break;
+        case SEG.school: this.timed(B.idCard, this.idWords, p * 5, 18, B.school, this.schoolIds[place], s, e, B.schoolTail, FILE_INDEX_OF_SEG[k]); break;
+        case SEG.venue: this.point(B.phone, this.phoneWords, p * 3, 11, this.venueIsHospital[place] ? B.hospital : B.venue, this.venueIds[place], s, B.venueTail, FILE_INDEX_OF_SEG[k]); break;
         case SEG.metro:
           this.usedMetro[place] = 1;
-          this.timed(p, B.card, this.cardBytes, 16, B.metro, this.metroBytes[place], s, e, B.transitTail, FILE_INDEX_OF_SEG[k]);
+          this.timed(B.card, this.cardWords, p * 4, 16, B.metro, this.metroIds[place], s, e, B.transitTail, FILE_INDEX_OF_SEG[k]);
           break;
         case SEG.bus:
           this.usedBus[place] = 1;
-          this.point(p, B.card, this.cardBytes, 16, B.bus, this.busBytes[place], s, B.busTail, FILE_INDEX_OF_SEG[k]);
+          this.point(B.card, this.cardWords, p * 4, 16, B.bus, this.busIds[place], s, B.busTail, FILE_INDEX_OF_SEG[k]);
           break;
         case SEG.train:
         case SEG.flight: this.vehicle(p, k, place, s, e, plan.sub[i]); break;
@@ -201,10 +217,10 @@ export class PresenceRows {
     const si = FILE_INDEX_OF_SEG[SEG.household];
     const w = this.writers[si];
     w.begin();
-    w.raw(B.idCard);
-    w.rawRange(this.idBytes, p * 18, 18);
-    w.raw(B.household);
-    w.rawRange(this.householdBytes, place * 9, 9);
+    w.words(B.idCard.words, 0, B.idCard.len);
+    w.words(this.idWords, p * 5, 18);
+    w.words(B.household.words, 0, B.household.len);
+    w.words(this.householdWords, place * 3, 9);
     w.comma();
     if (this.noise.float() < DATE_ONLY_RATE && !this.isHot(SEG.household, place)) {
       // Some registry extracts carry only the date of the stay.
@@ -216,56 +232,56 @@ export class PresenceRows {
       w.comma();
       this.clock.writeIso(w, e);
     }
-    w.raw(B.householdTail);
+    w.words(B.householdTail.words, 0, B.householdTail.len);
     this.endRow(si);
   }
 
   private cell(p: number, place: number, s: number, e: number): void {
     const si = FILE_INDEX_OF_SEG[SEG.cell];
     const w = this.writers[si];
-    const id = this.cellIdBytes(place);
+    const id = this.cellWord(place);
     for (let a = s; a < e; a += TELECOM_MAX_STAY) {
       w.begin();
-      w.raw(B.phone);
-      w.rawRange(this.phoneBytes, p * 11, 11);
-      w.raw(B.cell);
-      w.raw(id);
+      w.words(B.phone.words, 0, B.phone.len);
+      w.words(this.phoneWords, p * 3, 11);
+      w.words(B.cell.words, 0, B.cell.len);
+      w.words(this.cellWords, id, 13);
       w.comma();
       this.clock.writeIso(w, a);
       w.comma();
       this.clock.writeIso(w, e - a > TELECOM_MAX_STAY ? a + TELECOM_MAX_STAY : e);
-      w.raw(B.cellTail);
+      w.words(B.cellTail.words, 0, B.cellTail.len);
       this.endRow(si);
     }
   }
 
   /** A row with start and end: `KIND,ID,PLACE_KIND,PLACE,START,END,,,,SOURCE`. */
-  private timed(p: number, kind: Uint8Array, ids: Uint8Array, width: number, placeKind: Uint8Array, placeId: Uint8Array, s: number, e: number, tail: Uint8Array, si: number): void {
+  private timed(kind: Packed, ids: Uint32Array, idWord: number, idLen: number, placeKind: Packed, placeId: Packed, s: number, e: number, tail: Packed, si: number): void {
     const w = this.writers[si];
     w.begin();
-    w.raw(kind);
-    w.rawRange(ids, p * width, width);
-    w.raw(placeKind);
-    w.raw(placeId);
+    w.words(kind.words, 0, kind.len);
+    w.words(ids, idWord, idLen);
+    w.words(placeKind.words, 0, placeKind.len);
+    w.words(placeId.words, 0, placeId.len);
     w.comma();
     this.clock.writeIso(w, s);
     w.comma();
     this.clock.writeIso(w, e);
-    w.raw(tail);
+    w.words(tail.words, 0, tail.len);
     this.endRow(si);
   }
 
   /** A point event: `KIND,ID,PLACE_KIND,PLACE,START,,,,,SOURCE`. */
-  private point(p: number, kind: Uint8Array, ids: Uint8Array, width: number, placeKind: Uint8Array, placeId: Uint8Array, s: number, tail: Uint8Array, si: number): void {
+  private point(kind: Packed, ids: Uint32Array, idWord: number, idLen: number, placeKind: Packed, placeId: Packed, s: number, tail: Packed, si: number): void {
     const w = this.writers[si];
     w.begin();
-    w.raw(kind);
-    w.rawRange(ids, p * width, width);
-    w.raw(placeKind);
-    w.raw(placeId);
+    w.words(kind.words, 0, kind.len);
+    w.words(ids, idWord, idLen);
+    w.words(placeKind.words, 0, placeKind.len);
+    w.words(placeId.words, 0, placeId.len);
     w.comma();
     this.clock.writeIso(w, s);
-    w.raw(tail);
+    w.words(tail.words, 0, tail.len);
     this.endRow(si);
   }
 

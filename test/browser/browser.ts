@@ -83,3 +83,23 @@ export async function expectDrawn(page: Page, testId: string, min = 8): Promise<
   if (colours < min) throw new Error(`canvas "${testId}" looks blank: ${colours} distinct colours`);
   return colours;
 }
+
+/**
+ * Form controls, buttons and canvases without an accessible name (no enclosing label, no aria-label
+ * or aria-labelledby, no text). Returns a short description of each, so a failure says which.
+ */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  // Passed as source text: a transpiler may wrap named inner functions in helpers the page lacks.
+  return page.evaluate(`(() => {
+    const named = (el) => !!el.getAttribute('aria-label')?.trim() || !!el.getAttribute('aria-labelledby') || !!el.closest('label')
+      || (el.id !== '' && document.querySelector('label[for="' + CSS.escape(el.id) + '"]') !== null);
+    const out = [];
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea, canvas')) {
+      if (!named(el)) out.push(el.tagName.toLowerCase() + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : ''));
+    }
+    for (const el of document.querySelectorAll('button, a[href]')) {
+      if (!el.textContent?.trim() && !named(el) && !el.getAttribute('title')) out.push(el.outerHTML.slice(0, 80));
+    }
+    return out;
+  })()`);
+}

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startCordon, type DemoUser, type Runtime } from '../../src/services/bootstrap.service.ts';
 import { buildCordonServer } from '../../src/server/cordon-server.ts';
 import { base32Decode, totp } from '../../src/domain/auth.ts';
-import { expectDrawn, launch, openJourney, type JourneyPage } from './browser.ts';
+import { expectDrawn, launch, openJourney, unlabelledControls, type JourneyPage } from './browser.ts';
 
 const chromiumPath = testChromiumPath();
 const NEW_PASSWORD = 'a long journey password 42';
@@ -108,12 +108,21 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     const w = world!;
     const j = await openJourney(w.browser, 'commander-dashboard');
     commanderPage = j;
+    await j.page.goto(w.url);
+    await j.page.locator('input[name=username]').waitFor();
+    expect(await unlabelledControls(j.page)).toEqual([]);
     await logIn(j, w, 'commander');
     await j.page.getByTestId('kpi-cases').waitFor();
     await j.page.waitForFunction(() => document.querySelector('.badge.live') !== null);
     await expectDrawn(j.page, 'dashboard-map', 20);
     await expectDrawn(j.page, 'epi-curve', 2);
+    // Clicking a unit on the map shows its figures.
+    const map = j.page.getByTestId('dashboard-map');
+    const box = (await map.boundingBox())!;
+    await map.click({ position: { x: box.width / 2, y: box.height / 2 } });
+    await j.page.getByTestId('picked-unit').waitFor();
     await j.shot('dashboard');
+    expect(await unlabelledControls(j.page)).toEqual([]);
     // The language follows the browser (zh-CN here) and switches on demand, labels and map included.
     expect(await j.page.locator('h1').textContent()).toBe('指挥大屏');
     await j.page.getByRole('combobox', { name: '语言' }).selectOption('en');
@@ -148,6 +157,7 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await expectDrawn(page, 'chain-graph', 4);
     await expectDrawn(page, 'path-map', 20);
     await j.shot('trace');
+    expect(await unlabelledControls(page)).toEqual([]);
     // Filtering the table to close contacts keeps only close contacts.
     await page.getByTestId('contacts-category').selectOption('close');
     const categories = await page.getByTestId('contacts-table').locator('tbody .tag').allTextContents();
@@ -203,12 +213,22 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await form.getByLabel('体温（°C）').fill('38.2');
     await form.scrollIntoViewIfNeeded();
     await j.shot('feedback-form');
+    expect(await unlabelledControls(page)).toEqual([]);
     // The form fits the phone: nothing wider than the viewport.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await form.getByRole('button', { name: '提交反馈' }).click();
     await page.getByText('反馈已提交').waitFor({ timeout: 30_000 });
     await j.shot('feedback-filed');
+    // The officer finds a resident of the precinct by identifier; the answer is masked.
+    await page.goto(`${w.url}/#/people`);
+    await page.getByLabel('身份标识（类型:号码 或号码）').fill(w.caseId);
+    await page.getByRole('button', { name: '查询' }).click();
+    const found = page.getByTestId('people-table').locator('tbody tr');
+    await found.first().waitFor();
+    expect(await found.count()).toBe(1);
+    expect(await found.first().textContent()).toContain('*');
+    await j.shot('people-search');
     expect(j.errors).toEqual([]);
 
     await c.page.waitForFunction((before) => Number(document.querySelector('[data-testid=kpi-cases]')?.textContent) > before, casesBefore, { timeout: 30_000 });
@@ -236,6 +256,7 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await summary.waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('ingest-read').textContent()).toBe('3');
     await j.shot('ingest-summary');
+    expect(await unlabelledControls(page)).toEqual([]);
     const rejects = await page.getByTestId('rejects-link').getAttribute('href');
     const answer = await j.context.request.get(`${w.url}${rejects}`);
     expect(answer.ok()).toBe(true);
@@ -246,6 +267,7 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     await page.getByTestId('users-table').locator('tbody tr').first().waitFor();
     expect(await page.getByTestId('users-table').locator('tbody tr').count()).toBeGreaterThanOrEqual(7);
     await j.shot('admin');
+    expect(await unlabelledControls(page)).toEqual([]);
     expect(j.errors).toEqual([]);
     await j.context.close();
 

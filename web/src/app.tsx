@@ -16,6 +16,7 @@ import { CasesView } from './views/cases.tsx';
 import { CaseWorkspace } from './views/case-workspace.tsx';
 import { InboxView } from './views/inbox.tsx';
 import { PersonView } from './views/person.tsx';
+import { PeopleView } from './views/people.tsx';
 import { DataView } from './views/data.tsx';
 import { AdminView } from './views/admin.tsx';
 
@@ -85,6 +86,7 @@ export function App(): React.JSX.Element {
     { name: 'dashboard', label: t('nav.dashboard'), permission: 'dashboard:read' },
     { name: 'cases', label: t('nav.cases'), permission: 'case:read' },
     { name: 'inbox', label: t('nav.inbox'), permission: 'command:read' },
+    { name: 'people', label: t('nav.people'), permission: 'people:read' },
     { name: 'data', label: t('nav.data'), permission: 'ingest:write' },
     { name: 'admin', label: t('nav.admin'), permission: 'users:admin' },
   ];
@@ -96,6 +98,7 @@ export function App(): React.JSX.Element {
     case 'cases': view = <CasesView />; break;
     case 'inbox': view = <InboxView />; break;
     case 'person': view = <PersonView key={route.params[0]} personKey={route.params[0] ?? ''} caseId={route.query.get('case') ?? undefined} />; break;
+    case 'people': view = <PeopleView />; break;
     case 'data': view = <DataView />; break;
     case 'admin': view = <AdminView />; break;
     default: view = <DashboardView />;
@@ -108,7 +111,7 @@ export function App(): React.JSX.Element {
         <span className="brand" title={t('app.subtitle')}>{t('app.title')}</span>
         <nav aria-label={t('nav.main')}>
           {visible.map((n) => (
-            <a key={n.name} href={href(n.name)} aria-current={route.name === n.name || (n.name === 'cases' && route.name === 'case') ? 'page' : undefined}>{n.label}</a>
+            <a key={n.name} href={href(n.name)} aria-current={route.name === n.name || (n.name === 'cases' && route.name === 'case') || (n.name === 'people' && route.name === 'person') ? 'page' : undefined}>{n.label}</a>
           ))}
         </nav>
         <span className="spacer" />

@@ -25,6 +25,18 @@ export function formatSummary(s: IngestSummary): string {
   return lines.join('\n');
 }
 
+/** The sums over several files. */
+function formatTotal(all: readonly IngestSummary[]): string {
+  const sum = (f: (s: IngestSummary) => number): number => all.reduce((n, s) => n + f(s), 0);
+  const seconds = sum((s) => s.seconds);
+  const read = sum((s) => s.rowsRead);
+  return [
+    `total: ${all.length} files`,
+    `  rows read ${count(read)}  accepted ${count(sum((s) => s.accepted))}  rejected ${count(sum((s) => s.rejected))}  duplicates skipped ${count(sum((s) => s.duplicates))}`,
+    `  time ${seconds.toFixed(2)} s  rate ${count(Math.round(seconds > 0 ? read / seconds : 0))} rows/s`,
+  ].join('\n');
+}
+
 /** A one-line progress bar redrawn on a terminal's stderr; silent when stderr is not a terminal. */
 function progressBar(): { update(p: IngestProgress): void; clear(): void } {
   const tty = process.stderr.isTTY === true;
@@ -86,6 +98,7 @@ export function registerIngest(program: Command): void {
       const store = await openPresenceStore(config.presenceUrl, { owner: 'cordon ingest', memoryLimit: '4GB' });
       const service = new IngestService(store, { timeZone: config.timeZone, rejectsDir: path.join(config.dataDir, 'rejects') }, openDuckDbScratch);
       const bar = progressBar();
+      const done: IngestSummary[] = [];
       try {
         for (const p of inputs) {
           const files: string[] = [];
@@ -99,6 +112,7 @@ export function registerIngest(program: Command): void {
             try {
               const summary = await service.ingestFile(file, { onProgress: (x) => bar.update(x), rejectsDir: flags.rejectsDir });
               bar.clear();
+              done.push(summary);
               console.log(flags.json ? JSON.stringify(summary) : formatSummary(summary));
             } catch (err) {
               bar.clear();
@@ -111,6 +125,7 @@ export function registerIngest(program: Command): void {
       } finally {
         await store.close();
       }
+      if (done.length > 1 && !flags.json) console.log(formatTotal(done));
       if (failed > 0) {
         console.error(`cordon ingest: ${failed} file(s) not ingested (see above); nothing was written for them`);
         process.exitCode = 1;

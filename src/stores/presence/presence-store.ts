@@ -68,8 +68,8 @@ export interface BulkLoader {
   /** The store's engine; staging tables made here must be TEMP tables with unique names. */
   readonly sql: SqlRunner;
   /**
-   * Moves the rows of staging table `table` (layout `PRESENCE_STAGING_COLUMNS`) into the store in one
-   * atomic batch, skipping duplicates like `insertPresences`.
+   * Moves the rows of staging table or view `table` (layout `PRESENCE_STAGING_COLUMNS`) into the store
+   * in one atomic batch, skipping duplicates like `insertPresences`.
    */
   commitPresences(table: string, options?: { returnChunk?: boolean }): Promise<PresenceInsertResult>;
   /** Writes everything committed so far durably (checkpoint), after large loads. */
@@ -111,8 +111,9 @@ export interface PlaceWindowQuery {
   placeKind: Presence['placeKind'];
   /** Key of the place within its kind. */
   placeId: string;
-  /** Epoch seconds: return presences whose [start, end) overlaps [from, to). */
+  /** Window start, epoch seconds: presences whose [start, end) overlaps [from, to) are returned. */
   from: number;
+  /** Window end, epoch seconds, exclusive. */
   to: number;
 }
 

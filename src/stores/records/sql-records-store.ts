@@ -445,15 +445,11 @@ function ops(db: SqlConnection): RecordsOps {
         return (await db.query(sql, params)).map(toCommand);
       }
       if (!f.jurisdictions.length) return [];
-      // First the page's ids from the covering indexes, then those rows: the sort touches index
-      // entries only, however many commands the unit has.
+      // The page's ids come from the covering indexes (the sort touches index entries only, however
+      // many commands the unit has); only the page's rows are then read, all in one statement.
       const [own, escalated] = inboxHalves({ ...f, jurisdictions: f.jurisdictions }, 'id, deadline', params);
-      const ids = (await db.query(`${own} UNION ALL ${escalated} ORDER BY deadline, id${page(f.limit, f.offset, params)}`, params)).map((r) => String(r.id));
-      if (!ids.length) return [];
-      const rowParams: SqlValue[] = [];
-      const rows = (await db.query(`SELECT * FROM commands WHERE ${inList('id', ids, rowParams)}`, rowParams)).map(toCommand);
-      const at = new Map(ids.map((id, i) => [id, i]));
-      return rows.sort((a, b) => (at.get(a.id) ?? 0) - (at.get(b.id) ?? 0));
+      const pageIds = `SELECT id FROM (${own} UNION ALL ${escalated} ORDER BY deadline, id${page(f.limit, f.offset, params)}) inbox_page`;
+      return (await db.query(`SELECT * FROM commands WHERE id IN (${pageIds}) ORDER BY deadline, id`, params)).map(toCommand);
     },
     async countCommands(f: CommandFilter = {}) {
       const params: SqlValue[] = [];

@@ -365,8 +365,8 @@ export function MapCanvas(props: MapCanvasProps): React.JSX.Element {
       <div className="map-legend" aria-label={t('map.legend')}>
         <span><i className="sw sw-case" />{t('map.cases')}</span>
         <span><i className="sw sw-lead" />{t('map.leads')}</span>
-        {props.path ? <span><i className="sw sw-path" />{t('map.path')}</span> : null}
-        <span><i className="sw sw-road" />{t('map.roads')}</span>
+        {props.path?.length ? <span><i className="sw sw-path" />{t('map.path')}</span> : null}
+        {roadPaths.length ? <span><i className="sw sw-road" />{t('map.roads')}</span> : null}
         {hoverName ? <strong>{hoverName}{hover && (rolled.cases.get(hover) || rolled.leads.get(hover)) ? ` · ${t('map.cases')} ${rolled.cases.get(hover) ?? 0} · ${t('map.leads')} ${rolled.leads.get(hover) ?? 0}` : ''}</strong> : null}
       </div>
     </div>

@@ -184,7 +184,11 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
           </p>
           <div className="grid2">
             <div className="panel"><h2>{t('case.timeline')}</h2><Timeline items={timeline} /></div>
-            <div className="panel"><h2>{t('case.pathMap')}</h2><MapCanvas jurisdictions={basemap.jurisdictions} roads={basemap.roads} path={path} height={320} testId="path-map" /></div>
+            <div className="panel">
+              <h2>{t('case.pathMap')}</h2>
+              <MapCanvas jurisdictions={basemap.jurisdictions} roads={basemap.roads} path={path} height={320} testId="path-map" />
+              {trace.trajectory.length > 0 && path.length === 0 ? <p className="muted small" data-testid="no-coordinates">{t('case.noCoordinates')}</p> : null}
+            </div>
           </div>
           <div className="panel">
             <div className="view-head">

@@ -2,7 +2,7 @@
  * @module The commander's dashboard: cases by status, open leads, overdue commands per jurisdiction,
  * people under isolation, the epidemic curve and the map, refreshed live from the event stream.
  */
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/endpoints.ts';
 import { useAsync } from '../components/use-async.ts';
@@ -30,6 +30,7 @@ export function DashboardView(): React.JSX.Element {
   const nameOf = jurisdictionNamer(basemap, i18n.language);
   const s = summary.value;
 
+  const [picked, setPicked] = useState<string | undefined>(undefined);
   const curve = useMemo<EpiPoint[]>(() => (summary.value?.epidemicCurve ?? []).map((p) => ({ date: p.date, status: 'cases', count: p.cases })), [summary.value]);
   const { caseCounts, leadCounts } = useMemo(() => {
     const caseCounts = new Map<string, number>();
@@ -78,7 +79,16 @@ export function DashboardView(): React.JSX.Element {
         </div>
         <div className="panel">
           <h2>{t('dashboard.map')}</h2>
-          <MapCanvas jurisdictions={basemap.jurisdictions} roads={basemap.roads} caseCounts={caseCounts} leadCounts={leadCounts} height={440} testId="dashboard-map" />
+          <MapCanvas jurisdictions={basemap.jurisdictions} roads={basemap.roads} caseCounts={caseCounts} leadCounts={leadCounts} height={440} testId="dashboard-map" onSelectJurisdiction={setPicked} />
+          {picked ? (() => {
+            // The unit clicked on the map, with its own figures (units below it count separately).
+            const row = s.units.find((u) => u.jurisdiction === picked);
+            return (
+              <p role="status" className="picked" data-testid="picked-unit">
+                <strong>{nameOf(picked)}</strong> · {t('dashboard.totalCases')} {row?.cases ?? 0} · {t('dashboard.openLeads')} {row?.openLeads ?? 0} · {t('dashboard.overdueCommands')} {row?.overdueCommands ?? 0}
+              </p>
+            );
+          })() : null}
         </div>
       </div>
       <div className="grid2">

@@ -148,7 +148,8 @@ function CommandHistory({ id }: { id: string }): React.JSX.Element {
 export function InboxView(): React.JSX.Element {
   const { t, i18n } = useTranslation();
   const [showAll, setShowAll] = useState(false);
-  const commands = useAsync(() => api.commands({ state: showAll ? undefined : OPEN_STATES, limit: 500 }), [showAll]);
+  const [overdueOnly, setOverdueOnly] = useState(false);
+  const commands = useAsync(() => api.commands({ state: showAll ? undefined : OPEN_STATES, overdue: overdueOnly ? true : undefined, limit: 500 }), [showAll, overdueOnly]);
   const live = useLive(commands.reload, (type) => type.startsWith('command') || type.startsWith('lead') || type.startsWith('feedback'));
   const now = useNow(30_000);
   const nameOf = jurisdictionNamer(useBasemap(), i18n.language);
@@ -170,6 +171,7 @@ export function InboxView(): React.JSX.Element {
         <h1 id="inbox-title">{t('inbox.title')}</h1>
         <LiveBadge live={live} labels={{ live: t('app.live'), offline: t('app.offline') }} />
         <label className="toggle"><input type="checkbox" checked={showAll} onChange={(e) => setShowAll(e.target.checked)} />{t('inbox.showAll')}</label>
+        <label className="toggle"><input type="checkbox" checked={overdueOnly} onChange={(e) => setOverdueOnly(e.target.checked)} />{t('inbox.overdueOnly')}</label>
       </div>
       {notice ? <p role="status" className="ok">{notice}</p> : null}
       {error ? <p role="alert" className="error">{error}</p> : null}
