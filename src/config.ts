@@ -24,6 +24,11 @@ export interface Config {
   /** People in the demo city generated on first start. */
   demoPeople: number;
   demoDays: number;
+  /**
+   * First day (YYYY-MM-DD, local) of the demo city. Defaults to `demoDays` days before today, so the
+   * demo's data is recent: traces "until now" and the retention limit behave as they would live.
+   */
+  demoStart: string;
 }
 
 export const DEFAULT_SECRET = 'cordon-demo-secret-change-me';
@@ -64,9 +69,11 @@ export function loadConfig(flags: Source = {}, env: Source = process.env): Confi
   const host = str('host', 'CORDON_HOST', '127.0.0.1');
   const port = int('port', 'CORDON_PORT', 8080, 1, 65535);
   const timeZone = str('tz', 'CORDON_TZ', 'Asia/Shanghai');
+  let timeZoneOk = true;
   try {
     new Intl.DateTimeFormat('en', { timeZone });
   } catch {
+    timeZoneOk = false;
     problems.push(`${pick('tz', 'CORDON_TZ').from}="${timeZone}" is not a known IANA time zone (e.g. Asia/Shanghai)`);
   }
   const retentionDays = int('retentionDays', 'CORDON_RETENTION_DAYS', 28, 1, 3650);
@@ -89,9 +96,23 @@ export function loadConfig(flags: Source = {}, env: Source = process.env): Confi
   }
   const demoPeople = int('demoPeople', 'CORDON_DEMO_PEOPLE', 20000, 100, 10_000_000);
   const demoDays = int('demoDays', 'CORDON_DEMO_DAYS', 14, 1, 60);
+  const demoStartRaw = pick('demoStart', 'CORDON_DEMO_START');
+  let demoStart = localDate(Date.now() - demoDays * 86_400_000, timeZoneOk ? timeZone : 'UTC');
+  if (demoStartRaw.value) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(demoStartRaw.value);
+    const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+    if (!m || !d || d.toISOString().slice(0, 10) !== demoStartRaw.value) {
+      problems.push(`${demoStartRaw.from}="${demoStartRaw.value}" is not a calendar date YYYY-MM-DD`);
+    } else demoStart = demoStartRaw.value;
+  }
 
   if (problems.length) throw new ConfigError(problems);
-  return { dataDir, host, port, timeZone, retentionDays, databaseUrl, presenceUrl, mode, secret, demoPeople, demoDays };
+  return { dataDir, host, port, timeZone, retentionDays, databaseUrl, presenceUrl, mode, secret, demoPeople, demoDays, demoStart };
+}
+
+/** The local calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function localDate(epochMs: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(epochMs));
 }
 
 /** Hides a password in a connection URL so it can be printed. */

@@ -142,11 +142,12 @@ export async function loadDemoCity(rt: Runtime, reporter: StartReporter): Promis
   const dir = path.join(config.dataDir, 'demo-city');
   const done = path.join(dir, 'truth.json');
   if (!fs.existsSync(done)) {
-    reporter.step(`generating the demo city: ${config.demoPeople.toLocaleString('en')} people × ${config.demoDays} days into ${dir}`);
+    reporter.step(`generating the demo city: ${config.demoPeople.toLocaleString('en')} people × ${config.demoDays} days from ${config.demoStart} into ${dir}`);
     const summary = await generateCity({
       seed: 1,
       people: config.demoPeople,
       days: config.demoDays,
+      start: config.demoStart,
       out: dir,
       timeZone: config.timeZone,
       onProgress: (p) => reporter.progress('people', p.peopleDone, p.people),

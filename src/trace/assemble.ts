@@ -229,22 +229,27 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       places.add(h.contact.place);
     }
   }
-  const Tq = ((globalThis as unknown as { T?: Record<string, number> }).T ??= {});
-  let tq = performance.now();
   const identList = [...idents];
   const placeList = [...places];
   const [identKeys, placeKeys] = await Promise.all([
     identList.length ? dict.identifierKeys(identList) : Promise.resolve([]),
     placeList.length ? dict.placeKeys(placeList) : Promise.resolve([]),
   ]);
-  Tq.names = (Tq.names ?? 0) + performance.now() - tq; tq = performance.now();
   const identName = new Map(identList.map((id, i) => [id, identKeys[i]]));
   const placeName = new Map(placeList.map((id, i) => [id, placeKeys[i]]));
+  const people = new Map<number, { key: string; ids: string[] }>();
   const person = (p: number): { key: string; ids: string[] } => {
-    const ids = groups.groupOf(p).map((id) => identName.get(id) ?? `?${id}`);
-    if (groups.extraIds) ids.push(...groups.extraIds(p));
-    ids.sort(compareIdKeys);
-    return { key: personKey(ids), ids };
+    const known = people.get(p);
+    if (known) return { key: known.key, ids: known.ids };
+    const group = groups.groupOf(p);
+    const extra = groups.extraIds?.(p) ?? [];
+    const ids = group.map((id) => identName.get(id) ?? `?${id}`);
+    if (extra.length) ids.push(...extra);
+    // Most people have one identifier: nothing to order.
+    if (ids.length > 1) ids.sort(compareIdKeys);
+    const who = { key: ids[0] ?? '', ids };
+    people.set(p, who);
+    return { key: who.key, ids: who.ids };
   };
   const isoCache = new Map<number, string>();
   const isoOf = (t: number): string => {
@@ -267,13 +272,8 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     rendered.set(p, out);
     return out;
   };
-  const T = ((globalThis as unknown as { T?: Record<string, number> }).T ??= {});
-  let t0 = performance.now();
   const contacts: TraceContact[] = input.contacts.map((c) => {
-    t0 = performance.now();
     const who = person(c.person);
-    T.who = (T.who ?? 0) + performance.now() - t0; t0 = performance.now();
-
     const evidence: ContactEvidence[] = c.hits.map((h) => {
       const e: ContactEvidence = {
         rule: h.verdict.rule, why: explainPair(rules, h.source, h.contact, h.verdict), category: h.verdict.category,
@@ -283,7 +283,6 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       if (h.verdict.seatDistance !== undefined) e.seatDistance = h.verdict.seatDistance;
       return e;
     });
-    T.evidence = (T.evidence ?? 0) + performance.now() - t0; t0 = performance.now();
     // The risk reads the evidence at the pair category that made the contact (close for secondary).
     const pairCat = c.category === 'secondary' ? 'close' : c.category;
     let longest = 0;
@@ -306,12 +305,10 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       if (hs < first) first = hs;
     }
     if (exposures === 0) for (const h of c.hits) first = Math.min(first, hitStart(h));
-    T.riskfacts = (T.riskfacts ?? 0) + performance.now() - t0; t0 = performance.now();
     const risk = scoreRisk(rules, {
       category: c.category, longestOverlapSeconds: longest, seatDistance: seat, household, sameRoom,
       lowConfidence: exposures > 0 && allLow, exposures,
     });
-    T.score = (T.score ?? 0) + performance.now() - t0; t0 = performance.now();
     const out: TraceContact = {
       ...who, degree: c.degree, category: c.category,
       firstExposure: isoOf(first),
@@ -320,9 +317,7 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     if (c.via !== undefined) out.via = person(c.via).key;
     return out;
   });
-  t0 = performance.now();
   contacts.sort((a, b) => a.degree - b.degree || categoryRank(a.category) - categoryRank(b.category) || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    T.sort = (T.sort ?? 0) + performance.now() - t0; t0 = performance.now();
   const summary = { close: 0, secondary: 0, companion: 0, general: 0, elapsedMs: 0 };
   for (const c of contacts) summary[c.category]++;
   const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);

@@ -44,13 +44,23 @@ function readPeople(dir: string): { id: string; address: string; jurisdiction: s
   });
 }
 
+function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 async function setup(): Promise<World> {
   // The UI must be built for the server to serve it (the same step `npm start` runs).
   const build = spawnSync(process.execPath, ['bin/ensure-web.js'], { stdio: 'pipe' });
   if (build.status !== 0) throw new Error(`building the UI failed: ${build.stderr.toString()}`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-browser-'));
-  const config = loadConfig({ data: dataDir, demoPeople: '2000', demoDays: '7' }, {});
-  const { runtime, demoUsers } = await startCordon(config);
+  let started: Awaited<ReturnType<typeof startCordon>>;
+  try {
+    started = await startCordon(loadConfig({ data: dataDir, demoPeople: '2000', demoDays: '7' }, {}));
+  } catch (err) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const { runtime, demoUsers } = started;
   const { app } = await buildCordonServer(runtime, { log: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -66,7 +76,7 @@ async function setup(): Promise<World> {
   if (!household) throw new Error('the generated city has no shared household in the officer\'s precinct');
   const browser = await launch(chromiumPath!);
   return {
-    url, runtime, users, browser, dataDir, caseId: household[0], onset: '2020-01-24',
+    url, runtime, users, browser, dataDir, caseId: household[0], onset: addDays(config.demoStart, 4),
     close: async () => {
       await browser.close();
       await app.close();

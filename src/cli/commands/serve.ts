@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
+import { RetentionService } from '../../services/retention.service.ts';
 import { startCordon, type DemoUser, type StartReporter } from '../../services/bootstrap.service.ts';
 import { buildCordonServer } from '../../server/cordon-server.ts';
 
@@ -103,11 +104,21 @@ export function registerServe(program: Command): void {
       }, 60_000);
       sweep.unref();
 
+      // Presences past the retention limit are purged hourly; each purge is written to the audit trail.
+      const retention = runtime.presence ? new RetentionService(runtime.presence, { retentionDays: config.retentionDays }) : null;
+      retention?.start(
+        (report) => {
+          runtime.audit.record(null, 'retention.purge', 'ok', { username: 'system', detail: report }).catch(() => undefined);
+        },
+        (err: unknown) => app.log.error({ err: err instanceof Error ? err.name : 'error' }, 'retention purge failed'),
+      );
+
       let stopping = false;
       const stop = async (): Promise<void> => {
         if (stopping) return;
         stopping = true;
         clearInterval(sweep);
+        retention?.stop();
         process.stderr.write('\nstopping…\n');
         await app.close();
         await runtime.close();

@@ -90,10 +90,12 @@ class Mutex {
 class Dictionary {
   private readonly idOf = new Map<string, number>();
   private readonly keyOf = new Map<number, string>();
+  /** The next id to hand out. */
   next = 0;
   /**
-   * The cache holds every entry of the table (loaded at init, then kept by this writer), so a key
-   * missing from it is new and needs no look-up. Cleared when the cache outgrows its limit.
+   * The cache holds every entry of the table (read whole before this process's first write, then
+   * kept by it), so a key missing from it is new and needs no look-up. Cleared when the cache
+   * outgrows its limit.
    */
   complete = false;
   /** Entries in the table when the store was opened. */
