@@ -52,39 +52,54 @@ interface RawRecord {
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
  */
 export function mergePieces(records: readonly Candidate[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
-  const raw: RawRecord[] = [];
+  // Grouped by person first: most people have one or two records here, so most groups need no sort.
+  const byPerson = new Map<number, RawRecord[]>();
   for (const c of records) {
     const start = c.start > from ? c.start : from;
     const end = c.end < to ? c.end : to;
     if (end <= start) continue;
     const person = personOf(groups, c.ident);
     if (skip?.(person)) continue;
-    // Clipping keeps the original times in the identity of a record: two records that clip alike are still two.
-    raw.push({ p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1 }, subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end });
+    const r: RawRecord = {
+      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1 },
+      subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end,
+    };
+    const g = byPerson.get(person);
+    if (g) g.push(r);
+    else byPerson.set(person, [r]);
   }
-  raw.sort((x, y) => {
-    const a = x.p;
-    const b = y.p;
-    return a.person - b.person || a.place - b.place || (x.subKey === y.subKey ? 0 : x.subKey < y.subKey ? -1 : 1)
-      || a.start - b.start || a.end - b.end || x.ident - y.ident || x.rawStart - y.rawStart || x.rawEnd - y.rawEnd || a.flags - b.flags;
-  });
   const out: Piece[] = [];
-  let prev: RawRecord | undefined;
-  for (const r of raw) {
-    const p = r.p;
-    // The same stored record read twice (it overlapped two query windows) counts once.
-    const same = prev && prev.ident === r.ident && prev.rawStart === r.rawStart && prev.rawEnd === r.rawEnd && prev.p.place === p.place
-      && prev.p.flags === p.flags && prev.subKey === r.subKey;
-    prev = r;
-    if (same) continue;
-    const last = out[out.length - 1];
-    if (last && last.person === p.person && last.place === p.place && (last.sub?.text ?? '') === r.subKey && p.start <= last.end) {
-      if (p.end > last.end) last.end = p.end;
-      last.flags |= p.flags;
-      last.dateOnly ||= p.dateOnly;
-      last.records += 1;
-    } else {
-      out.push({ ...p });
+  for (const raw of byPerson.values()) {
+    if (raw.length === 1) {
+      out.push(raw[0].p);
+      continue;
+    }
+    raw.sort((x, y) => {
+      const a = x.p;
+      const b = y.p;
+      return a.place - b.place || (x.subKey === y.subKey ? 0 : x.subKey < y.subKey ? -1 : 1)
+        || a.start - b.start || a.end - b.end || x.ident - y.ident || x.rawStart - y.rawStart || x.rawEnd - y.rawEnd || a.flags - b.flags;
+    });
+    let prev: RawRecord | undefined;
+    let last: Piece | undefined;
+    let lastSub = '';
+    for (const r of raw) {
+      const p = r.p;
+      // The same stored record read twice (it overlapped two query windows) counts once.
+      const same = prev && prev.ident === r.ident && prev.rawStart === r.rawStart && prev.rawEnd === r.rawEnd && prev.p.place === p.place
+        && prev.p.flags === p.flags && prev.subKey === r.subKey;
+      prev = r;
+      if (same) continue;
+      if (last && last.place === p.place && lastSub === r.subKey && p.start <= last.end) {
+        if (p.end > last.end) last.end = p.end;
+        last.flags |= p.flags;
+        last.dateOnly ||= p.dateOnly;
+        last.records += 1;
+      } else {
+        last = p;
+        lastSub = r.subKey;
+        out.push(p);
+      }
     }
   }
   return out;

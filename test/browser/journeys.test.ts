@@ -53,9 +53,10 @@ async function setup(): Promise<World> {
   const build = spawnSync(process.execPath, ['bin/ensure-web.js'], { stdio: 'pipe' });
   if (build.status !== 0) throw new Error(`building the UI failed: ${build.stderr.toString()}`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-browser-'));
+  const config = loadConfig({ data: dataDir, demoPeople: '2000', demoDays: '7' }, {});
   let started: Awaited<ReturnType<typeof startCordon>>;
   try {
-    started = await startCordon(loadConfig({ data: dataDir, demoPeople: '2000', demoDays: '7' }, {}));
+    started = await startCordon(config);
   } catch (err) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
