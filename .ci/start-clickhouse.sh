@@ -20,6 +20,11 @@ if ! command -v clickhouse-server >/dev/null; then
 fi
 
 mkdir -p "$state"/{conf,data,tmp,log,user_files,format_schemas}
+# A pid file left by a server that is gone (a reboot, a kill) would stop the new one from starting.
+pidfile="$state/clickhouse-server.pid"
+if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
+  rm -f "$pidfile"
+fi
 sed "s|@STATE@|$state|g" "$here/clickhouse/config.xml" >"$state/conf/config.xml"
 cp "$here/clickhouse/users.xml" "$state/conf/users.xml"
 
@@ -30,7 +35,7 @@ if [ "$(id -u)" = 0 ] && id clickhouse >/dev/null 2>&1; then
 else
   as_ch=()
 fi
-"${as_ch[@]}" clickhouse-server --config-file="$state/conf/config.xml" --pid-file="$state/clickhouse-server.pid" --daemon
+"${as_ch[@]}" clickhouse-server --config-file="$state/conf/config.xml" --pid-file="$pidfile" --daemon
 
 for _ in $(seq 1 "$wait_seconds"); do
   if ping_ok; then

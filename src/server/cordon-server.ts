@@ -3,7 +3,10 @@
  * services, the loop's events and the server's own (upload progress) as live events, and the status
  * page's counts.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { placeKey } from '../domain/formats.ts';
+import type { PresenceStore } from '../stores/presence/presence-store.ts';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Runtime } from '../services/bootstrap.service.ts';
@@ -34,6 +37,17 @@ export interface CordonServerOptions {
   secureCookies?: boolean;
 }
 
+/** Looks up place coordinates in the presence store's places. */
+function placeCoordinates(store: PresenceStore): (keys: readonly string[]) => Promise<Map<string, { lat: number; lon: number }>> {
+  return async (keys) => {
+    const out = new Map<string, { lat: number; lon: number }>();
+    for (const p of await store.places(keys)) {
+      if (typeof p.lat === 'number' && typeof p.lon === 'number') out.set(placeKey(p.placeKind, p.placeId), { lat: p.lat, lon: p.lon });
+    }
+    return out;
+  };
+}
+
 export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions = {}): Promise<CordonServer> {
   const refs = new PersonRefCodec(rt.config.secret);
   const local = new LocalEventSource();
@@ -47,7 +61,14 @@ export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions =
     webDist: opts.webDist === undefined ? DEFAULT_WEB_DIST : opts.webDist,
     secureCookies: opts.secureCookies ?? false,
     routes: [
-      loopRoutes({ loop: rt.loop, tracer: () => rt.tracer, refs, externalChanges: sqliteDataVersion(rt.records.connection) }),
+      loopRoutes({
+        loop: rt.loop,
+        tracer: () => rt.tracer,
+        refs,
+        externalChanges: sqliteDataVersion(rt.records.connection),
+        roadsFile: ['roads.geojson', 'demo-city/roads.geojson'].map((f) => path.join(rt.config.dataDir, f)).find((f) => fs.existsSync(f)),
+        ...(rt.presence ? { placeCoordinates: placeCoordinates(rt.presence) } : {}),
+      }),
       peopleRoutes({ records: rt.records, loop: rt.loop, presence: rt.presence, refs }),
       ingestRoutes({
         ingest: rt.ingest,

@@ -7,7 +7,10 @@ import { openSqliteRecordsStore } from '../stores/records/sqlite/sqlite-records-
 import { presenceWhereabouts } from './command.service.ts';
 import type { LoopEvent } from './events.ts';
 import { LoopInputError, NotFoundError } from './jurisdiction.service.ts';
-import { createLoop, type Loop } from './loop.service.ts';
+import { createLoop, readPushRulesFile, type Loop } from './loop.service.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PresenceTraceService } from './trace.service.ts';
 
 const box = (w: number, s: number, e: number, n: number): number[][][] => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
@@ -212,5 +215,20 @@ describe('the loop services on a small world (real tracer, DuckDB, SQLite)', () 
     const summary = await sut.status.summary(CITY);
     expect(summary.cases.confirmed).toBe(2);
     expect(summary.people.centralized_isolation).toBe(2);
+  });
+
+  it('reads push rules from a file, naming the file and field of each mistake', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-rules-'));
+    try {
+      const good = path.join(dir, 'rules.json');
+      fs.writeFileSync(good, JSON.stringify({ version: 'city-2', rules: [{ id: 'close', categories: ['close'], type: 'test', priority: 'high', withinMinutes: 60 }] }));
+      expect(readPushRulesFile(good)).toMatchObject({ version: 'city-2', maxEscalationLevels: 2, rules: [{ id: 'close', withinMinutes: 60 }] });
+      const bad = path.join(dir, 'bad.json');
+      fs.writeFileSync(bad, JSON.stringify({ version: 'x', rules: [{ id: 'c', categories: ['close'], type: 'test', priority: 'soon', withinMinutes: 60 }] }));
+      expect(() => readPushRulesFile(bad)).toThrow(`${bad}: rules[0].priority "soon"`);
+      expect(() => readPushRulesFile(path.join(dir, 'none.json'))).toThrow(/cannot read push rules/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,14 +7,15 @@
 import type { CaseClassification } from '../domain/case.ts';
 import { systemActor, type Actor } from '../domain/jurisdiction.ts';
 import type { PersonStatus } from '../domain/lead.ts';
-import { DEFAULT_PUSH_RULES, type PushRuleSet } from '../domain/sla.ts';
+import fs from 'node:fs';
+import { DEFAULT_PUSH_RULES, parsePushRules, type PushRuleSet } from '../domain/sla.ts';
 import type { CaseRecord, RecordsStore } from '../stores/records/records-store.ts';
 import type { TraceService } from '../trace/types.ts';
 import { CaseService, type CaseServiceOptions } from './case.service.ts';
 import { CommandService, NO_WHEREABOUTS, type Whereabouts } from './command.service.ts';
 import { EventBus, type LoopEvent } from './events.ts';
 import { FeedbackService } from './feedback.service.ts';
-import { JurisdictionService, NotFoundError } from './jurisdiction.service.ts';
+import { JurisdictionService, LoopInputError, NotFoundError } from './jurisdiction.service.ts';
 import { LeadService } from './lead.service.ts';
 
 /** Per-unit figures of the dashboard. */
@@ -122,6 +123,24 @@ export class LoopService {
     const closed = await this.store.transaction((tx) => this.feedback.closeLoopsInTx(tx, systemActor(), open.map((c) => c.id), events));
     this.bus.publishAll(events);
     return closed;
+  }
+}
+
+/**
+ * Reads push rules from a JSON file (`{ version, maxEscalationLevels, rules: [...] }`, the shape of
+ * DEFAULT_PUSH_RULES); every bad field is reported with the file and its place in it.
+ */
+export function readPushRulesFile(file: string): PushRuleSet {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new LoopInputError(`${file}: cannot read push rules (${(err as Error).message})`);
+  }
+  try {
+    return parsePushRules(json, file);
+  } catch (err) {
+    throw new LoopInputError((err as Error).message);
   }
 }
 

@@ -4,6 +4,7 @@
  * Each parses, calls the loop's service with the logged-in principal (scope is enforced there), and
  * formats with person references and masked identifiers.
  */
+import fs from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CASE_CLASSIFICATIONS } from '../../domain/case.ts';
 import { COMMAND_STATES, type CommandState } from '../../domain/command.ts';
@@ -23,6 +24,10 @@ export interface LoopRouteDeps {
   /** The tracer for purpose-bound trace reads; null when no presence store is open. */
   tracer: () => TraceService | null;
   refs: PersonRefCodec;
+  /** Coordinates of places by `kind:id`, so a trajectory can be drawn as a path; absent without a presence store. */
+  placeCoordinates?: (placeKeys: readonly string[]) => Promise<Map<string, { lat: number; lon: number }>>;
+  /** A GeoJSON file of roads for the basemap (the demo city has one); absent or missing = no roads. */
+  roadsFile?: string;
   /**
    * A cheap counter that changes when another process commits to the records store (SQLite's
    * `PRAGMA data_version`), so cached inboxes notice writes the bus does not carry; absent, cached
@@ -82,6 +87,14 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       preHandler: guard(auth, 'jurisdiction:read'),
       schema: { tags: ['jurisdictions'], summary: 'The jurisdiction tree within my subtree (without polygons)' },
     }, async (req) => ({ jurisdictions: await loop.jurisdictions.list(principalOf(req)) }));
+
+    app.get('/api/map/roads', {
+      preHandler: guard(auth, 'jurisdiction:read'),
+      schema: { tags: ['jurisdictions'], summary: 'Roads for the basemap as a GeoJSON FeatureCollection (empty when none are loaded)' },
+    }, async () => {
+      if (!deps.roadsFile || !fs.existsSync(deps.roadsFile)) return { type: 'FeatureCollection', features: [] };
+      return JSON.parse(await fs.promises.readFile(deps.roadsFile, 'utf8')) as unknown;
+    });
 
     app.get('/api/jurisdictions/geojson', {
       preHandler: guard(auth, 'jurisdiction:read'),
@@ -236,7 +249,15 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
         },
         response: { 400: errorSchema, 404: errorSchema },
       },
-    }, async (req) => traceOut(refs, await runTrace(req, req.body.caseId, req.body.purpose, 'trace.read', req.body)));
+    }, async (req) => {
+      const out = traceOut(refs, await runTrace(req, req.body.caseId, req.body.purpose, 'trace.read', req.body)) as { trajectory: { place: string; lat?: number; lon?: number }[] };
+      // Places carry coordinates in the places file, not in presences: add them so the path can be drawn.
+      if (deps.placeCoordinates && out.trajectory.length) {
+        const coords = await deps.placeCoordinates([...new Set(out.trajectory.map((t) => t.place))]);
+        out.trajectory = out.trajectory.map((t) => ({ ...t, ...coords.get(t.place) }));
+      }
+      return out;
+    });
 
     app.get<{ Params: { id: string }; Querystring: { purpose: string; rules?: string; degree?: 1 | 2 } }>('/api/cases/:id/contacts.csv', {
       preHandler: guard(auth, 'trace:run'),

@@ -192,9 +192,25 @@ const INBOX_INDEXES = `
   CREATE INDEX commands_open_deadline ON commands (state, deadline, id);
 `;
 
+/** Every status a person has had, in order (the person page's history); append-only like the others. */
+function statusHistory(dialect: SqlDialect): string {
+  return `
+    CREATE TABLE person_status_history (
+      person_key TEXT NOT NULL,
+      status TEXT NOT NULL,
+      jurisdiction TEXT,
+      case_id TEXT,
+      since TEXT NOT NULL
+    );
+    CREATE INDEX person_status_history_person ON person_status_history (person_key, since);
+    ${appendOnly(dialect, 'person_status_history', 'status history')}
+  `;
+}
+
 const MIGRATIONS: Migration[] = [
   { id: '0001_loop', sql: { sqlite: initial('sqlite'), postgres: initial('postgres') } },
   { id: '0002_inbox_indexes', sql: { sqlite: INBOX_INDEXES, postgres: INBOX_INDEXES } },
+  { id: '0003_status_history', sql: { sqlite: statusHistory('sqlite'), postgres: statusHistory('postgres') } },
 ];
 
 /** The records area, to pass to `migrate` (before or after other areas: they do not depend on it). */

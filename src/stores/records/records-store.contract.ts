@@ -79,12 +79,14 @@ export function runRecordsStoreContract(name: string, target: ContractTarget | u
 
     it('keeps people\'s status and lists it by status and jurisdiction', async () => {
       await sut.putPersonStatus({ personKey: 'id_card:A', ids: ['id_card:A'], status: 'contact', jurisdiction: 'P1', caseId: null, since: T0, updatedAt: T0 });
-      await sut.putPersonStatus({ personKey: 'id_card:A', ids: ['id_card:A', 'phone:1'], status: 'home_control', jurisdiction: 'P1', caseId: null, since: T0, updatedAt: T0 });
+      await sut.putPersonStatus({ personKey: 'id_card:A', ids: ['id_card:A', 'phone:1'], status: 'home_control', jurisdiction: 'P1', caseId: null, since: '2020-01-25T09:00:00.000Z', updatedAt: '2020-01-25T09:00:00.000Z' });
       await sut.putPersonStatus({ personKey: 'id_card:B', ids: ['id_card:B'], status: 'contact', jurisdiction: 'P2', caseId: null, since: T0, updatedAt: T0 });
       expect((await sut.getPersonStatus('id_card:A'))?.ids).toEqual(['id_card:A', 'phone:1']);
       expect(await sut.getPersonStatus('id_card:none')).toBeNull();
       expect((await sut.listPersonStatuses(['home_control'])).map((p) => p.personKey)).toEqual(['id_card:A']);
       expect((await sut.listPersonStatuses([], ['P2'])).map((p) => p.personKey)).toEqual(['id_card:B']);
+      expect((await sut.personStatusHistory('id_card:A')).map((h) => h.status)).toEqual(['contact', 'home_control']);
+      await expect(sut.connection.execute("DELETE FROM person_status_history WHERE person_key = 'id_card:A'")).rejects.toThrow(/append-only/);
     });
 
     it('refuses a second case for the same person', async () => {

@@ -46,6 +46,14 @@ export interface PersonStatusRecord {
   updatedAt: string;
 }
 
+/** One entry of a person's status history. */
+export interface PersonStatusChange {
+  status: PersonStatus;
+  jurisdiction: string | null;
+  caseId: string | null;
+  since: string;
+}
+
 /** A case (病例). */
 export interface CaseRecord {
   id: string;
@@ -244,8 +252,10 @@ export interface RecordsOps {
 
   /** A person's status, or null when the loop has never seen them. */
   getPersonStatus(personKey: string): Promise<PersonStatusRecord | null>;
-  /** Inserts or replaces a person's status. */
+  /** Inserts or replaces a person's status, and appends it to their history. */
   putPersonStatus(row: PersonStatusRecord): Promise<void>;
+  /** Every status the person has had, oldest first (each put appends one). */
+  personStatusHistory(personKey: string): Promise<PersonStatusChange[]>;
   /** Statuses of several people at once (absent keys are unknown people). */
   getPersonStatuses(personKeys: readonly string[]): Promise<Map<string, PersonStatusRecord>>;
   /** Inserts or replaces several statuses in few statements (a trace's contacts). */

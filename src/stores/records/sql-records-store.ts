@@ -214,6 +214,8 @@ async function chunked<T>(keys: readonly string[], fn: (chunk: string[]) => Prom
 
 const PERSON_COLS = 'person_key, ids, status, jurisdiction, case_id, since, updated_at';
 const personValues = (p: PersonStatusRecord): SqlValue[] => [p.personKey, json(p.ids), p.status, p.jurisdiction, p.caseId, p.since, p.updatedAt];
+const HISTORY_COLS = 'person_key, status, jurisdiction, case_id, since';
+const historyValues = (p: PersonStatusRecord): SqlValue[] => [p.personKey, p.status, p.jurisdiction, p.caseId, p.since];
 const PERSON_UPSERT = ` ON CONFLICT (person_key) DO UPDATE SET ids = excluded.ids, status = excluded.status, jurisdiction = excluded.jurisdiction,
   case_id = excluded.case_id, since = excluded.since, updated_at = excluded.updated_at`;
 const EXPOSURE_COLS = 'id, case_id, person_key, ids, degree, category, via_person_key, risk, evidence, disposition, lead_id, created_at';
@@ -291,11 +293,17 @@ function ops(db: SqlConnection): RecordsOps {
     },
     async putPersonStatus(p) {
       await insertMany(db, 'person_status', PERSON_COLS, [personValues(p)], PERSON_UPSERT);
+      await insertMany(db, 'person_status_history', HISTORY_COLS, [historyValues(p)]);
     },
     async putPersonStatuses(rows) {
       // One row per person per statement: an upsert may not touch the same key twice.
       const last = new Map(rows.map((r) => [r.personKey, r]));
       await insertMany(db, 'person_status', PERSON_COLS, [...last.values()].map(personValues), PERSON_UPSERT);
+      await insertMany(db, 'person_status_history', HISTORY_COLS, rows.map(historyValues));
+    },
+    async personStatusHistory(personKey) {
+      const rows = await db.query('SELECT * FROM person_status_history WHERE person_key = ? ORDER BY since', [personKey]);
+      return rows.map((r) => ({ status: r.status as PersonStatus, jurisdiction: str(r.jurisdiction), caseId: str(r.case_id), since: String(r.since) }));
     },
     async getPersonStatuses(keys) {
       const rows = await chunked([...new Set(keys)], (chunk) => {

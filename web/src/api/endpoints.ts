@@ -73,6 +73,7 @@ export const api = {
 
   dashboard: () => get<DashboardOut>('/api/dashboard'),
   jurisdictionsGeo: () => get<FeatureCollection<JurisdictionProps>>('/api/jurisdictions/geojson'),
+  roads: () => get<FeatureCollection>('/api/map/roads'),
   jurisdictions: () => get<{ jurisdictions: JurisdictionRow[] }>('/api/jurisdictions').then((a) => a.jurisdictions),
 
   cases: (q: { classification?: string; loopClosed?: boolean; limit?: number; offset?: number } = {}) => get<{ cases: CaseOut[] }>(`/api/cases${query(q)}`).then((a) => a.cases),

@@ -66,7 +66,9 @@ export function EpiCurve({ data, height = 220 }: { data: readonly EpiPoint[]; he
         const n = m?.get(s) ?? 0;
         if (!n) continue;
         ctx.fillStyle = STATUS_COLORS[s] ?? '#777';
-        ctx.fillRect(left + i * bw + Math.min(1, bw * 0.1), y(acc + n), Math.max(1, bw - Math.min(2, bw * 0.2)), y(acc) - y(acc + n));
+        // Bars at most 36 px wide, centred in their slot: a few days should not look like a wall.
+        const w = Math.max(1, Math.min(36, bw - Math.min(2, bw * 0.2)));
+        ctx.fillRect(left + i * bw + (bw - w) / 2, y(acc + n), w, y(acc) - y(acc + n));
         acc += n;
       }
     });

@@ -11,9 +11,12 @@ let cache: Promise<Basemap> | undefined;
 
 /** Starts loading the basemap (every role may read it), e.g. while the session is being checked. */
 export function loadBasemap(): Promise<Basemap> {
-  // Roads are drawn when the server offers them; until then the basemap is the jurisdictions alone.
+  // Roads are optional: without them the basemap is the jurisdictions alone.
   // A failure (an expired session, say) is not cached: the next view to mount asks again.
-  cache ??= api.jurisdictionsGeo().then((jurisdictions) => ({ jurisdictions }), () => { cache = undefined; return {}; });
+  cache ??= Promise.all([api.jurisdictionsGeo(), api.roads().catch(() => undefined)]).then(
+    ([jurisdictions, roads]) => (roads?.features.length ? { jurisdictions, roads } : { jurisdictions }),
+    () => { cache = undefined; return {}; },
+  );
   return cache;
 }
 

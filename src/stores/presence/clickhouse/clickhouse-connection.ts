@@ -103,16 +103,10 @@ export function connectClickHouse(target: Pick<ClickHouseTarget, 'httpUrl' | 'us
     },
     async *lines(sql) {
       const rs = await client.query({ query: sql, format: 'TabSeparated' });
-      let rest = '';
+      // The client's stream hands out whole rows (lines without their newline).
       for await (const chunk of rs.stream() as AsyncIterable<Array<{ text: string }>>) {
-        for (const row of chunk) {
-          // Rows from the stream are whole lines already; keep a fallback for partial text.
-          const text = rest + row.text;
-          rest = '';
-          yield text;
-        }
+        for (const row of chunk) yield row.text;
       }
-      if (rest) yield rest;
     },
     async insertTsv(table, columns, text) {
       if (!text) return;
