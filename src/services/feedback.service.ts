@@ -139,6 +139,10 @@ export class FeedbackService {
       const existing = await this.store.getCaseByPerson(outcome.lead.personKey);
       if (existing) {
         contactsOf = existing.id;
+        // Already a case (added directly): the positive test still tells where it came from.
+        if (!existing.sourceCaseId && existing.id !== outcome.lead.caseId) {
+          await this.store.updateCase({ ...existing, sourceCaseId: outcome.lead.caseId, sourceLeadId: outcome.lead.id, updatedAt: at });
+        }
       } else {
         const sampled = input.sampled ?? (input.onset ? null : at.slice(0, 10));
         const request = {

@@ -217,6 +217,15 @@ describe('the loop services on a small world (real tracer, DuckDB, SQLite)', () 
     expect(summary.people.centralized_isolation).toBe(2);
   });
 
+  it('links a person already made a case into the chain when their command comes back positive', async () => {
+    const named = (await records.openLeadOf('phone:13900000001'))!;
+    const direct = await sut.cases.add(CITY, { ids: ['phone:13900000001'], classification: 'confirmed', onset: '2020-01-25', jurisdiction: 'P1', trace: false });
+    expect(direct.case.sourceCaseId).toBeNull();
+    const r = await sut.feedback.file(CITY, named.commandId!, { outcome: 'tested_positive' });
+    expect(r.newCase).toBeNull();
+    expect(await records.getCase(direct.case.id)).toMatchObject({ sourceCaseId: named.caseId, sourceLeadId: named.id });
+  });
+
   it('reads push rules from a file, naming the file and field of each mistake', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-rules-'));
     try {

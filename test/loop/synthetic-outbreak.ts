@@ -50,17 +50,29 @@ export interface OutbreakCity {
 export async function prepareCity(opts: { seed: number; people: number; days: number; dir?: string }): Promise<OutbreakCity> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-outbreak-'));
   const cityDir = path.join(dir, 'city');
-  const city = await generateCity({ seed: opts.seed, people: opts.people, days: opts.days, out: cityDir });
-  const truth = readTruth(city.paths.truth);
-  const presence = await DuckDbPresenceStore.open(path.join(dir, 'presence.duckdb'));
-  const ingest = new IngestService(presence, { timeZone: truth.options.timeZone, rejectsDir: path.join(dir, 'rejects') }, openDuckDbScratch);
-  for (const entry of ingest.planFolder(cityDir)) if (!entry.skipped) await ingest.ingestFile(entry.file);
-  const tracer = await PresenceTraceService.start({ store: presence, timeZone: truth.options.timeZone });
+  let presence: DuckDbPresenceStore | undefined;
+  let city: GenerateSummary;
+  let truth: Truth;
+  let tracer: PresenceTraceService;
+  try {
+    city = await generateCity({ seed: opts.seed, people: opts.people, days: opts.days, out: cityDir });
+    truth = readTruth(city.paths.truth);
+    presence = await DuckDbPresenceStore.open(path.join(dir, 'presence.duckdb'));
+    const ingest = new IngestService(presence, { timeZone: truth.options.timeZone, rejectsDir: path.join(dir, 'rejects') }, openDuckDbScratch);
+    for (const entry of ingest.planFolder(cityDir)) if (!entry.skipped) await ingest.ingestFile(entry.file);
+    tracer = await PresenceTraceService.start({ store: presence, timeZone: truth.options.timeZone });
+  } catch (err) {
+    // A failed setup leaves nothing behind: the caller never gets a world to close.
+    await presence?.close();
+    if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const store = presence;
   const now = new Date(Date.parse(`${truth.options.start}T00:00:00+08:00`) + opts.days * 86_400_000);
   return {
-    dir, city, truth, presence, tracer, now,
+    dir, city, truth, presence: store, tracer, now,
     async close() {
-      await presence.close();
+      await store.close();
       if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -207,10 +207,31 @@ function statusHistory(dialect: SqlDialect): string {
   `;
 }
 
+/**
+ * Identifier → person key, so a person is found by any of their identifiers without scanning every
+ * status (search by phone or ID card). Filled from the statuses already stored.
+ */
+function personIds(dialect: SqlDialect): string {
+  const backfill = dialect === 'sqlite'
+    ? `INSERT OR REPLACE INTO person_ids (id, person_key) SELECT j.value, p.person_key FROM person_status p, json_each(p.ids) j;`
+    : `INSERT INTO person_ids (id, person_key)
+         SELECT DISTINCT ON (j) j, p.person_key FROM person_status p, json_array_elements_text(p.ids::json) j ORDER BY j, p.updated_at DESC
+         ON CONFLICT (id) DO UPDATE SET person_key = excluded.person_key;`;
+  return `
+    CREATE TABLE person_ids (
+      id TEXT PRIMARY KEY,
+      person_key TEXT NOT NULL
+    );
+    CREATE INDEX person_ids_person ON person_ids (person_key);
+    ${backfill}
+  `;
+}
+
 const MIGRATIONS: Migration[] = [
   { id: '0001_loop', sql: { sqlite: initial('sqlite'), postgres: initial('postgres') } },
   { id: '0002_inbox_indexes', sql: { sqlite: INBOX_INDEXES, postgres: INBOX_INDEXES } },
   { id: '0003_status_history', sql: { sqlite: statusHistory('sqlite'), postgres: statusHistory('postgres') } },
+  { id: '0004_person_ids', sql: { sqlite: personIds('sqlite'), postgres: personIds('postgres') } },
 ];
 
 /** The records area, to pass to `migrate` (before or after other areas: they do not depend on it). */

@@ -86,6 +86,8 @@ export function runRecordsStoreContract(name: string, target: ContractTarget | u
       expect((await sut.listPersonStatuses(['home_control'])).map((p) => p.personKey)).toEqual(['id_card:A']);
       expect((await sut.listPersonStatuses([], ['P2'])).map((p) => p.personKey)).toEqual(['id_card:B']);
       expect((await sut.personStatusHistory('id_card:A')).map((h) => h.status)).toEqual(['contact', 'home_control']);
+      const found = await sut.findPersonKeys(['phone:1', 'id_card:B', 'phone:unknown']);
+      expect([...found].sort()).toEqual([['id_card:B', 'id_card:B'], ['phone:1', 'id_card:A']]);
       await expect(sut.connection.execute("DELETE FROM person_status_history WHERE person_key = 'id_card:A'")).rejects.toThrow(/append-only/);
     });
 
@@ -187,6 +189,7 @@ export function runRecordsStoreContract(name: string, target: ContractTarget | u
       const keys = leads.map((l) => l.personKey);
       expect((await sut.openLeadsOf([...keys, 'id_card:nobody'])).size).toBe(n);
       expect((await sut.getPersonStatuses(keys)).get('id_card:B699')?.status).toBe('contact');
+      expect((await sut.findPersonKeys(['id_card:B42'])).get('id_card:B42')).toBe('id_card:B42');
       expect(await sut.countCommands({ caseId: 'cb' })).toBe(n);
       expect(await sut.countCommands({ caseId: 'cb', jurisdictions: ['P2'] })).toBe(n / 2);
       expect((await sut.listExposures({ caseId: 'cb' })).length).toBe(n);

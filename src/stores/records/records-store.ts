@@ -254,6 +254,11 @@ export interface RecordsOps {
   getPersonStatus(personKey: string): Promise<PersonStatusRecord | null>;
   /** Inserts or replaces a person's status, and appends it to their history. */
   putPersonStatus(row: PersonStatusRecord): Promise<void>;
+  /**
+   * The person keys of people known under any of these `kind:value` identifiers (identifier → person
+   * key; unknown identifiers are absent). Kept by every status put, so it covers everyone the loop met.
+   */
+  findPersonKeys(ids: readonly string[]): Promise<Map<string, string>>;
   /** Every status the person has had, oldest first (each put appends one). */
   personStatusHistory(personKey: string): Promise<PersonStatusChange[]>;
   /** Statuses of several people at once (absent keys are unknown people). */

@@ -216,6 +216,7 @@ const PERSON_COLS = 'person_key, ids, status, jurisdiction, case_id, since, upda
 const personValues = (p: PersonStatusRecord): SqlValue[] => [p.personKey, json(p.ids), p.status, p.jurisdiction, p.caseId, p.since, p.updatedAt];
 const HISTORY_COLS = 'person_key, status, jurisdiction, case_id, since';
 const historyValues = (p: PersonStatusRecord): SqlValue[] => [p.personKey, p.status, p.jurisdiction, p.caseId, p.since];
+const ID_UPSERT = ' ON CONFLICT (id) DO UPDATE SET person_key = excluded.person_key';
 const PERSON_UPSERT = ` ON CONFLICT (person_key) DO UPDATE SET ids = excluded.ids, status = excluded.status, jurisdiction = excluded.jurisdiction,
   case_id = excluded.case_id, since = excluded.since, updated_at = excluded.updated_at`;
 const EXPOSURE_COLS = 'id, case_id, person_key, ids, degree, category, via_person_key, risk, evidence, disposition, lead_id, created_at';
@@ -294,12 +295,23 @@ function ops(db: SqlConnection): RecordsOps {
     async putPersonStatus(p) {
       await insertMany(db, 'person_status', PERSON_COLS, [personValues(p)], PERSON_UPSERT);
       await insertMany(db, 'person_status_history', HISTORY_COLS, [historyValues(p)]);
+      await insertMany(db, 'person_ids', 'id, person_key', p.ids.map((id) => [id, p.personKey]), ID_UPSERT);
     },
     async putPersonStatuses(rows) {
       // One row per person per statement: an upsert may not touch the same key twice.
       const last = new Map(rows.map((r) => [r.personKey, r]));
       await insertMany(db, 'person_status', PERSON_COLS, [...last.values()].map(personValues), PERSON_UPSERT);
       await insertMany(db, 'person_status_history', HISTORY_COLS, rows.map(historyValues));
+      const ids = new Map<string, string>();
+      for (const r of last.values()) for (const id of r.ids) ids.set(id, r.personKey);
+      await insertMany(db, 'person_ids', 'id, person_key', [...ids].map(([id, key]) => [id, key]), ID_UPSERT);
+    },
+    async findPersonKeys(ids) {
+      const rows = await chunked([...new Set(ids)], (chunk) => {
+        const params: SqlValue[] = [];
+        return db.query(`SELECT id, person_key FROM person_ids WHERE ${inList('id', chunk, params)}`, params);
+      });
+      return new Map(rows.map((r) => [String(r.id), String(r.person_key)]));
     },
     async personStatusHistory(personKey) {
       const rows = await db.query('SELECT * FROM person_status_history WHERE person_key = ? ORDER BY since', [personKey]);
