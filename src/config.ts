@@ -2,6 +2,7 @@
  * @module Configuration: flags win over `CORDON_*` environment variables, which win over defaults.
  * Every value is validated at start; each bad value gets its own clear message.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
    * demo's data is recent: traces "until now" and the retention limit behave as they would live.
    */
   demoStart: string;
+  /** A JSON file of push rules (command type, priority and deadline per kind of lead); absent = the built-in rules. */
+  pushRulesFile?: string;
 }
 
 export const DEFAULT_SECRET = 'cordon-demo-secret-change-me';
@@ -106,8 +109,12 @@ export function loadConfig(flags: Source = {}, env: Source = process.env): Confi
     } else demoStart = demoStartRaw.value;
   }
 
+  const pushRules = pick('pushRules', 'CORDON_PUSH_RULES');
+  const pushRulesFile = pushRules.value ? path.resolve(pushRules.value) : undefined;
+  if (pushRulesFile && !fs.existsSync(pushRulesFile)) problems.push(`${pushRules.from}="${pushRules.value}": no such file`);
+
   if (problems.length) throw new ConfigError(problems);
-  return { dataDir, host, port, timeZone, retentionDays, databaseUrl, presenceUrl, mode, secret, demoPeople, demoDays, demoStart };
+  return { dataDir, host, port, timeZone, retentionDays, databaseUrl, presenceUrl, mode, secret, demoPeople, demoDays, demoStart, ...(pushRulesFile ? { pushRulesFile } : {}) };
 }
 
 /** The local calendar date (YYYY-MM-DD) of an instant in a time zone. */

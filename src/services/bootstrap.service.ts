@@ -19,7 +19,7 @@ import { AuditService } from './audit.service.ts';
 import { AuthService } from './auth.service.ts';
 import { presenceWhereabouts } from './command.service.ts';
 import { IngestService } from './ingest.service.ts';
-import { createLoop, type Loop } from './loop.service.ts';
+import { createLoop, readPushRulesFile, type Loop } from './loop.service.ts';
 import { PresenceTraceService } from './trace.service.ts';
 import { SYSTEM, UserService, type IssuedCredentials, type ScopeCheck } from './user.service.ts';
 
@@ -119,6 +119,7 @@ export async function openRuntime(config: Config, opts: OpenOptions = {}): Promi
   };
   rt.loop = createLoop({
     store: records,
+    ...(config.pushRulesFile ? { rules: readPushRulesFile(config.pushRulesFile) } : {}),
     tracer: presence ? tracerProxy : null,
     ...(presence ? { whereabouts: presenceWhereabouts(presence) } : {}),
   });
