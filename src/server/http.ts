@@ -106,6 +106,8 @@ function codeOf(err: Error, status: number): string {
   if (status === 409) return 'conflict';
   if (status === 413) return 'too_large';
   if (status === 415) return 'unsupported_media_type';
+  // A read refused for want of a purpose: the UI asks for one when it sees this code.
+  if (status === 400 && err.name === 'PurposeRequiredError') return 'purpose_required';
   if (status === 400) return (err as FastifyError).code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError' ? 'bad_json' : 'bad_request';
   return 'error';
 }

@@ -58,6 +58,16 @@ export const purposeProperties = {
   caseId: { type: 'string', minLength: 1, maxLength: 100, description: 'the case the read serves (audited)' },
 } as const;
 
+/**
+ * The same fields for reads that check the purpose themselves (lead lists, a person's page): the schema
+ * only bounds them, so a missing or short purpose reaches the handler, which refuses it with a clear
+ * 400 and writes the refusal to the audit trail (a schema error would leave no row).
+ */
+export const checkedPurposeProperties = {
+  purpose: { type: 'string', maxLength: 500, description: 'why the data is read (required, at least 4 characters; audited, refusals too)' },
+  caseId: { type: 'string', maxLength: 100, description: 'the case the read serves (audited)' },
+} as const;
+
 export const idParam = {
   type: 'object',
   required: ['id'],

@@ -41,15 +41,24 @@ export interface Purpose {
 export const MIN_PURPOSE_LENGTH = 4;
 export const MAX_PURPOSE_LENGTH = 500;
 
+/** How a purpose-bound read names its purpose: where the fields come from, and whether a case is required. */
+export interface PurposeRule {
+  /** Prefix of the field names in messages (`querystring`, `body`), so the caller sees which field is wrong. */
+  where?: string;
+  /** False where a read may have no case (a person's page opened from search); true by default. */
+  caseRequired?: boolean;
+}
+
 /** Checks a purpose and case before a trajectory or contact read; throws PurposeRequiredError naming the field. */
-export function checkPurpose(input: { purpose?: string | null; caseId?: string | null }): Purpose {
+export function checkPurpose(input: { purpose?: string | null; caseId?: string | null }, rule: PurposeRule = {}): { purpose: string; caseId: string | null } {
   const purpose = (input.purpose ?? '').trim();
   const caseId = (input.caseId ?? '').trim();
-  if (!purpose) throw new PurposeRequiredError('purpose: a purpose is required to read a trajectory or contact list');
-  if (purpose.length < MIN_PURPOSE_LENGTH) throw new PurposeRequiredError(`purpose: must have at least ${MIN_PURPOSE_LENGTH} characters`);
-  if (purpose.length > MAX_PURPOSE_LENGTH) throw new PurposeRequiredError(`purpose: must have at most ${MAX_PURPOSE_LENGTH} characters`);
-  if (!caseId) throw new PurposeRequiredError('caseId: a case is required to read a trajectory or contact list');
-  return { purpose, caseId };
+  const field = (name: string): string => (rule.where ? `${rule.where}.${name}` : name);
+  if (!purpose) throw new PurposeRequiredError(`${field('purpose')}: a purpose is required to read a trajectory or contact list`);
+  if (purpose.length < MIN_PURPOSE_LENGTH) throw new PurposeRequiredError(`${field('purpose')}: must have at least ${MIN_PURPOSE_LENGTH} characters`);
+  if (purpose.length > MAX_PURPOSE_LENGTH) throw new PurposeRequiredError(`${field('purpose')}: must have at most ${MAX_PURPOSE_LENGTH} characters`);
+  if (!caseId && rule.caseRequired !== false) throw new PurposeRequiredError(`${field('caseId')}: a case is required to read a trajectory or contact list`);
+  return { purpose, caseId: caseId || null };
 }
 
 export class AuditService {
@@ -82,11 +91,42 @@ export class AuditService {
   }
 
   /**
-   * Records a purpose-bound read (trajectory, contact list, export) after checking its purpose and
-   * case. Call before returning the data: no row, no read.
+   * Checks the purpose (and case) of a purpose-bound read; a refusal is written to the trail (outcome
+   * `denied`, the same action) before the PurposeRequiredError is thrown, so an auditor sees attempts
+   * as well as reads. Use `recordRead` unless the ok row needs figures known only after the read.
    */
-  async recordRead(actor: AuditActor, action: string, input: { purpose?: string | null; caseId?: string | null }, subject: string | null, detail?: unknown): Promise<Purpose> {
-    const p = checkPurpose(input);
+  async requirePurpose(
+    actor: AuditActor,
+    action: string,
+    input: { purpose?: string | null; caseId?: string | null },
+    subject: string | null,
+    rule: PurposeRule = {},
+  ): Promise<{ purpose: string; caseId: string | null }> {
+    try {
+      return checkPurpose(input, rule);
+    } catch (err) {
+      if (err instanceof PurposeRequiredError) {
+        // What the user typed as a reason (bounded) helps an auditor read the attempt; it is not data read.
+        const given = (input.purpose ?? '').trim().slice(0, MAX_PURPOSE_LENGTH) || null;
+        await this.record(actor, action, 'denied', { caseId: (input.caseId ?? '').trim() || null, purpose: given, subject, detail: { refused: err.message } });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Records a purpose-bound read (trajectory, contact list, export) after checking its purpose and
+   * case (refusals audited, see `requirePurpose`). Call before returning the data: no row, no read.
+   */
+  async recordRead(
+    actor: AuditActor,
+    action: string,
+    input: { purpose?: string | null; caseId?: string | null },
+    subject: string | null,
+    detail?: unknown,
+    rule: PurposeRule = {},
+  ): Promise<{ purpose: string; caseId: string | null }> {
+    const p = await this.requirePurpose(actor, action, input, subject, rule);
     await this.record(actor, action, 'ok', { caseId: p.caseId, purpose: p.purpose, subject, detail });
     return p;
   }

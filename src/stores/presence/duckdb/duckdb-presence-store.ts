@@ -284,38 +284,8 @@ export class DuckDbPresenceStore implements PresenceStore {
     const hi = num(range[0].hi);
     await r.run('BEGIN TRANSACTION');
     try {
-      await r.run(`
-INSERT INTO identifiers
-SELECT (SELECT coalesce(max(id) + 1, 0) FROM identifiers) + row_number() OVER () - 1, kind, value
-FROM (SELECT DISTINCT id_kind AS kind, id_value AS value FROM ${table}) n
-WHERE NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.kind = n.kind AND i.value = n.value);
-INSERT INTO places (id, kind, place_id)
-SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1, kind, place_id
-FROM (SELECT DISTINCT place_kind AS kind, place_id FROM ${table}) n
-WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = n.kind AND p.place_id = n.place_id);
-INSERT INTO subs
-SELECT (SELECT coalesce(max(id), 0) FROM subs) + row_number() OVER (), value
-FROM (SELECT DISTINCT sub AS value FROM ${table} WHERE sub IS NOT NULL) n
-WHERE NOT EXISTS (SELECT 1 FROM subs s WHERE s.value = n.value);
-INSERT INTO sources
-SELECT (SELECT coalesce(max(id), 0) FROM sources) + row_number() OVER (), value
-FROM (SELECT DISTINCT source AS value FROM ${table} WHERE source IS NOT NULL) n
-WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.value = n.value);
-CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
-SELECT n.* FROM (
-  SELECT i.id AS ident, p.id AS place, s.start::UINTEGER AS start, s."end"::UINTEGER AS "end",
-    coalesce(sb.id, 0)::UINTEGER AS sub, coalesce(so.id, 0)::UINTEGER AS source,
-    min(s.flags)::UTINYINT AS flags, any_value(s.lat) AS lat, any_value(s.lon) AS lon
-  FROM ${table} s
-  JOIN identifiers i ON i.kind = s.id_kind AND i.value = s.id_value
-  JOIN places p ON p.kind = s.place_kind AND p.place_id = s.place_id
-  LEFT JOIN subs sb ON sb.value = s.sub
-  LEFT JOIN sources so ON so.value = s.source
-  GROUP BY ALL) n
-ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}) p
-  USING (ident, place, start, "end", sub, source);
-INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat, lon FROM ${table}_fresh;
-`);
+      // One statement per step (same transaction): each shows up on its own in a profile.
+      for (const stmt of commitStatements(table, lo, hi)) await r.run(stmt);
       const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
       const chunk = returnChunk ? await readChunk(r.conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh) : undefined;
       await r.run('COMMIT');
@@ -708,6 +678,42 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
       if (this.ownerFile) fs.rmSync(this.ownerFile, { force: true });
     });
   }
+}
+
+/** The statements of one batch's commit, in order (run inside its transaction). */
+function commitStatements(table: string, lo: number, hi: number): string[] {
+  return [
+    `INSERT INTO identifiers
+SELECT (SELECT coalesce(max(id) + 1, 0) FROM identifiers) + row_number() OVER () - 1, kind, value
+FROM (SELECT DISTINCT id_kind AS kind, id_value AS value FROM ${table}) n
+WHERE NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.kind = n.kind AND i.value = n.value)`,
+    `INSERT INTO places (id, kind, place_id)
+SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1, kind, place_id
+FROM (SELECT DISTINCT place_kind AS kind, place_id FROM ${table}) n
+WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = n.kind AND p.place_id = n.place_id)`,
+    `INSERT INTO subs
+SELECT (SELECT coalesce(max(id), 0) FROM subs) + row_number() OVER (), value
+FROM (SELECT DISTINCT sub AS value FROM ${table} WHERE sub IS NOT NULL) n
+WHERE NOT EXISTS (SELECT 1 FROM subs s WHERE s.value = n.value)`,
+    `INSERT INTO sources
+SELECT (SELECT coalesce(max(id), 0) FROM sources) + row_number() OVER (), value
+FROM (SELECT DISTINCT source AS value FROM ${table} WHERE source IS NOT NULL) n
+WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.value = n.value)`,
+    `CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
+SELECT n.* FROM (
+  SELECT i.id AS ident, p.id AS place, s.start::UINTEGER AS start, s."end"::UINTEGER AS "end",
+    coalesce(sb.id, 0)::UINTEGER AS sub, coalesce(so.id, 0)::UINTEGER AS source,
+    min(s.flags)::UTINYINT AS flags, any_value(s.lat) AS lat, any_value(s.lon) AS lon
+  FROM ${table} s
+  JOIN identifiers i ON i.kind = s.id_kind AND i.value = s.id_value
+  JOIN places p ON p.kind = s.place_kind AND p.place_id = s.place_id
+  LEFT JOIN subs sb ON sb.value = s.sub
+  LEFT JOIN sources so ON so.value = s.source
+  GROUP BY ALL) n
+ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}) p
+  USING (ident, place, start, "end", sub, source)`,
+    `INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat, lon FROM ${table}_fresh`,
+  ];
 }
 
 /**
