@@ -11,12 +11,13 @@ import { COMMAND_STATES, type CommandState } from '../../domain/command.ts';
 import { FEEDBACK_OUTCOMES } from '../../domain/feedback.ts';
 import type { Loop } from '../../services/loop.service.ts';
 import type { CaseTraceOutcome } from '../../services/case.service.ts';
+import type { LeadRecord } from '../../stores/records/records-store.ts';
 import type { TraceService } from '../../trace/types.ts';
 import { caseOut, commandOut, exposureOut, leadOut, traceOut } from '../format.ts';
 import { guard, principalOf } from '../http.ts';
 import { ReadCache } from '../read-cache.ts';
 import type { PersonRefCodec } from '../person-ref.ts';
-import { errorSchema, idParam, purposeProperties } from '../schemas.ts';
+import { checkedPurposeProperties, errorSchema, idParam, purposeProperties } from '../schemas.ts';
 import type { RouteContext, RouteGroup } from '../server.ts';
 
 export interface LoopRouteDeps {
@@ -285,39 +286,63 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
         .send(lines.join('\n') + '\n');
     });
 
-    // ---- leads
-    app.get<{ Querystring: { caseId?: string; status?: 'open' | 'closed'; limit: number; offset: number } }>('/api/leads', {
+    // ---- leads (a lead list is a contact list: purpose and case required, every read audited)
+    app.get<{ Querystring: { caseId?: string; purpose?: string; chain?: boolean; status?: 'open' | 'closed'; limit: number; offset: number } }>('/api/leads', {
       preHandler: guard(auth, 'lead:read'),
       schema: {
         tags: ['leads'],
-        summary: 'Leads in my subtree',
+        summary: 'A case\'s leads (its contact list) in my subtree, or with chain=true those of every case in its transmission chain (purpose and case required; audited)',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            caseId: { type: 'string', maxLength: 100 },
+            ...checkedPurposeProperties,
+            chain: { type: 'boolean', default: false, description: 'the leads of every case in the chain through caseId, for the chain graph' },
             status: { type: 'string', enum: ['open', 'closed'] },
             limit: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
         },
+        response: { 400: errorSchema, 404: errorSchema },
       },
     }, async (req) => {
       const p = principalOf(req);
-      const leads = await loop.leads.list(p, req.query);
-      // Leads carry contacts' evidence: every list read is on the trail, with its case when filtered.
-      await audit.record(p, 'leads.read', 'ok', { caseId: req.query.caseId ?? null, detail: { count: leads.length, status: req.query.status ?? null } });
+      const q = req.query;
+      const subject = q.caseId ? `case:${q.caseId}` : null;
+      const { purpose, caseId } = await audit.requirePurpose(p, 'leads.read', q, subject, { where: 'querystring' });
+      const id = caseId as string;
+      let leads: LeadRecord[];
+      let cases = 1;
+      if (q.chain) {
+        // Only the chain's cases, not every lead in the subtree: the minimum the graph needs.
+        const inChain = new Set((await loop.status.chain(p, id)).map((c) => c.caseId));
+        cases = inChain.size;
+        const all = await loop.leads.list(p, q.status ? { status: q.status } : {});
+        leads = all.filter((l) => inChain.has(l.caseId)).slice(q.offset, q.offset + q.limit);
+      } else {
+        leads = await loop.leads.list(p, { caseId: id, ...(q.status ? { status: q.status } : {}), limit: q.limit, offset: q.offset });
+      }
+      await audit.record(p, 'leads.read', 'ok', { caseId: id, purpose, subject, detail: { count: leads.length, status: q.status ?? null, chain: q.chain ?? false, cases } });
       return { leads: leads.map((l) => leadOut(refs, l)) };
     });
 
-    app.get<{ Params: { id: string } }>('/api/leads/:id', {
+    app.get<{ Params: { id: string }; Querystring: { purpose?: string; caseId?: string } }>('/api/leads/:id', {
       preHandler: guard(auth, 'lead:read'),
-      schema: { tags: ['leads'], params: idParam, response: { 404: errorSchema } },
+      schema: {
+        tags: ['leads'],
+        summary: 'A lead with the exposures that put the person on it (purpose required; audited with the lead\'s case)',
+        params: idParam,
+        querystring: { type: 'object', additionalProperties: false, properties: checkedPurposeProperties },
+        response: { 400: errorSchema, 404: errorSchema },
+      },
     }, async (req) => {
       const p = principalOf(req);
+      const subject = `lead:${req.params.id}`;
+      // The purpose first: no purpose, no read (not even whether the lead exists).
+      const { purpose, caseId } = await audit.requirePurpose(p, 'lead.read', req.query, subject, { where: 'querystring', caseRequired: false });
       const lead = await loop.leads.get(p, req.params.id);
       const exposures = await loop.leads.exposures(p, req.params.id);
-      await audit.record(p, 'lead.read', 'ok', { caseId: lead.caseId, subject: `lead:${lead.id}` });
+      await audit.record(p, 'lead.read', 'ok', { caseId: caseId ?? lead.caseId, purpose, subject, detail: { exposures: exposures.length } });
       return { lead: leadOut(refs, lead), exposures: exposures.map((e) => exposureOut(refs, e)) };
     });
 
