@@ -92,8 +92,17 @@ function firstProblem(checks: readonly Check[]): string {
  */
 function cleanColumns(kind: FileKind, trimmed: readonly string[]): string {
   return FILE_KINDS[kind].columns
-    .map((c) => (trimmed.includes(c) ? `nullif(trim(${ident(c)}), '') AS ${ident(c)}` : `nullif(${ident(c)}, '') AS ${ident(c)}`))
+    .map((c) => (trimmed.includes(c) ? `${trimExpr(ident(c))} AS ${ident(c)}` : `nullif(${ident(c)}, '') AS ${ident(c)}`))
     .join(', ');
+}
+
+/**
+ * A field with its spaces trimmed (DuckDB's trim removes spaces only), empty as NULL. trim() copies
+ * every value it is given, which cost a third of the validation pass; almost no value is padded, so
+ * only values that start or end with a space go through it.
+ */
+function trimExpr(c: string): string {
+  return `CASE WHEN starts_with(${c}, ' ') OR ends_with(${c}, ' ') THEN nullif(trim(${c}), '') ELSE nullif(${c}, '') END`;
 }
 
 const DATE_SHAPE = '____-__-__';

@@ -76,7 +76,10 @@ export async function buildCordonServer(rt: Runtime, opts: CordonServerOptions =
         events: local,
         // New identity links change who is who: the tracer re-reads them (presences reach the index by themselves).
         afterIngest: async (kind) => {
-          if (kind === 'identity_links') await rt.tracer?.refreshIdentities();
+          if (kind === 'identity_links') {
+            await rt.identity?.refresh();
+            await rt.tracer?.refreshIdentities();
+          }
         },
       }),
     ],

@@ -164,10 +164,11 @@ describe('the loop over HTTP', () => {
     const theirs = await (await get(`/api/people?q=${CONTACT_PHONE}`, hsAnalyst)).json();
     expect(theirs.people).toEqual([]);
     const ref = mine.people[0].personRef as string;
-    expect((await get(`/api/people/${ref}`, zhAnalyst)).status).toBe(200);
-    expect((await fx.store.searchAudit({ action: 'person.read', username: 'zh-analyst' })).rows[0]).toMatchObject({ subject: `person:${ref}`, role: 'analyst' });
-    expect((await get(`/api/people/${ref}`, hsAnalyst)).status).toBe(404);
-    expect((await get(`/api/people/p_${'A'.repeat(40)}`, zhAnalyst)).status).toBe(404);
+    const why = `purpose=${encodeURIComponent('check the contact before the visit')}&caseId=${caseId}`;
+    expect((await get(`/api/people/${ref}?${why}`, zhAnalyst)).status).toBe(200);
+    expect((await fx.store.searchAudit({ action: 'person.read', username: 'zh-analyst' })).rows[0]).toMatchObject({ subject: `person:${ref}`, role: 'analyst', outcome: 'ok', caseId, purpose: 'check the contact before the visit' });
+    expect((await get(`/api/people/${ref}?${why}`, hsAnalyst)).status).toBe(404);
+    expect((await get(`/api/people/p_${'A'.repeat(40)}?${why}`, zhAnalyst)).status).toBe(404);
     const denied = await fx.store.searchAudit({ username: 'hs-analyst', action: 'authz.denied' });
     expect(denied.total).toBeGreaterThan(0);
   });
@@ -215,13 +216,98 @@ describe('the loop over HTTP', () => {
   });
 
   it('lists a case\'s leads within the subtree, each list read on the audit trail', async () => {
-    const mine = await (await get(`/api/leads?caseId=${caseId}`, zhAnalyst)).json();
+    const why = `purpose=${encodeURIComponent('review the contacts of the case')}`;
+    const mine = await (await get(`/api/leads?caseId=${caseId}&${why}`, zhAnalyst)).json();
     expect(mine.leads).toHaveLength(1);
     expect(mine.leads[0].ids).toContain('phone:139****0002');
-    expect((await (await get(`/api/leads?caseId=${caseId}`, hsAnalyst)).json()).leads).toEqual([]);
-    expect((await get(`/api/leads/${mine.leads[0].id}`, hsAnalyst)).status).toBe(404);
-    const trail = await fx.store.searchAudit({ action: 'leads.read', caseId });
+    expect((await (await get(`/api/leads?caseId=${caseId}&${why}`, hsAnalyst)).json()).leads).toEqual([]);
+    expect((await get(`/api/leads/${mine.leads[0].id}?${why}`, hsAnalyst)).status).toBe(404);
+    const trail = await fx.store.searchAudit({ action: 'leads.read', caseId, outcome: 'ok' });
     expect(trail.rows.map((r) => [r.username, (r.detail as { count: number }).count])).toEqual([['hs-analyst', 0], ['zh-analyst', 1]]);
+  });
+
+  it('refuses a lead list without a purpose or a case with a clear 400, and audits the refusal', async () => {
+    const none = await get(`/api/leads?caseId=${caseId}`, zhAnalyst);
+    expect(none.status).toBe(400);
+    const body = await none.json();
+    expect(body).toMatchObject({ error: 'purpose_required' });
+    expect(body.message).toMatch(/^querystring\.purpose: a purpose is required/);
+    expect(JSON.stringify(body)).not.toContain('139');
+    const short = await get(`/api/leads?caseId=${caseId}&purpose=abc`, zhAnalyst);
+    expect(short.status).toBe(400);
+    expect((await short.json()).message).toMatch(/^querystring\.purpose: must have at least 4 characters/);
+    // A contact list serves a case: a purpose alone is not enough.
+    const noCase = await get(`/api/leads?purpose=${encodeURIComponent('review all contacts')}`, zhAnalyst);
+    expect(noCase.status).toBe(400);
+    expect((await noCase.json()).message).toMatch(/^querystring\.caseId: a case is required/);
+    const refused = await fx.store.searchAudit({ action: 'leads.read', outcome: 'denied', username: 'zh-analyst' });
+    expect(refused.total).toBe(3);
+    expect(refused.rows.map((r) => [r.caseId, r.purpose])).toEqual([[null, 'review all contacts'], [caseId, 'abc'], [caseId, null]]);
+    expect(refused.rows[2]).toMatchObject({ role: 'analyst', jurisdiction: 'NB-ZH', subject: `case:${caseId}` });
+    expect((refused.rows[2].detail as { refused: string }).refused).toMatch(/querystring\.purpose/);
+    expect((await fx.store.searchAudit({ action: 'leads.read', outcome: 'ok', username: 'zh-analyst' })).total).toBe(1);
+  });
+
+  it('lists the leads of the whole chain through a case, with a purpose, on the trail', async () => {
+    const why = encodeURIComponent('draw the transmission chain');
+    const res = await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, zhAnalyst);
+    expect(res.status).toBe(200);
+    const leads = (await res.json()).leads as { caseId: string; ids: string[] }[];
+    expect(leads.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(leads.map((l) => l.caseId)).has(caseId)).toBe(true);
+    const row = (await fx.store.searchAudit({ action: 'leads.read', outcome: 'ok' })).rows.find((r) => r.purpose === 'draw the transmission chain');
+    expect(row).toMatchObject({ caseId, outcome: 'ok', username: 'zh-analyst' });
+    expect(row?.detail).toMatchObject({ chain: true, count: leads.length });
+    // The chain of another unit's case is not found, and nothing is listed.
+    expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, hsAnalyst)).status).toBe(404);
+  });
+
+  it('refuses a lead\'s detail without a purpose, and reads it with one under the lead\'s case', async () => {
+    const [lead] = (await (await get(`/api/leads?caseId=${caseId}&purpose=${encodeURIComponent('pick a lead to check')}`, zhAnalyst)).json()).leads as { id: string }[];
+    const none = await get(`/api/leads/${lead.id}`, zhAnalyst);
+    expect(none.status).toBe(400);
+    expect((await none.json()).message).toMatch(/querystring\.purpose/);
+    expect((await fx.store.searchAudit({ action: 'lead.read', outcome: 'denied' })).rows[0]).toMatchObject({ subject: `lead:${lead.id}`, username: 'zh-analyst' });
+    const res = await get(`/api/leads/${lead.id}?purpose=${encodeURIComponent('check the evidence')}`, zhAnalyst);
+    expect(res.status).toBe(200);
+    expect((await res.json()).exposures.length).toBeGreaterThan(0);
+    expect((await fx.store.searchAudit({ action: 'lead.read', outcome: 'ok' })).rows[0]).toMatchObject({ caseId, purpose: 'check the evidence' });
+  });
+
+  it('refuses a person\'s page without a purpose with a clear 400 and a denied audit row; with one it shows the status history', async () => {
+    const ref = (await (await get(`/api/people?q=phone:${CONTACT_PHONE}`, zhAnalyst)).json()).people[0].personRef as string;
+    const none = await get(`/api/people/${ref}`, zhAnalyst);
+    expect(none.status).toBe(400);
+    const body = await none.json();
+    expect(body).toMatchObject({ error: 'purpose_required' });
+    expect(body.message).toMatch(/^querystring\.purpose: a purpose is required/);
+    expect(JSON.stringify(body)).not.toContain('139');
+    const refused = await fx.store.searchAudit({ action: 'person.read', outcome: 'denied' });
+    expect(refused.total).toBe(1);
+    expect(refused.rows[0]).toMatchObject({ username: 'zh-analyst', role: 'analyst', jurisdiction: 'NB-ZH', subject: `person:${ref}`, purpose: null, caseId: null });
+    // Refused before anything is looked up: the same for someone outside the subtree.
+    expect((await get(`/api/people/${ref}`, hsAnalyst)).status).toBe(400);
+    expect((await fx.store.searchAudit({ action: 'person.read', outcome: 'denied', username: 'hs-analyst' })).total).toBe(1);
+    // Opened from search there may be no case: the purpose is enough, and the trail says so.
+    const fromSearch = await get(`/api/people/${ref}?purpose=${encodeURIComponent('resident asked at the counter')}`, zhAnalyst);
+    expect(fromSearch.status).toBe(200);
+    const page = await fromSearch.json();
+    expect(page.exposures.length).toBeGreaterThan(0);
+    expect(page.statusHistory.length).toBeGreaterThanOrEqual(1);
+    expect(page.statusHistory.map((h: { status: string }) => h.status).at(-1)).toBe(page.status.status);
+    expect(page.statusHistory[0]).not.toHaveProperty('personKey');
+    expect(JSON.stringify(page)).not.toContain(CONTACT_PHONE);
+    const ok = (await fx.store.searchAudit({ action: 'person.read', outcome: 'ok' })).rows.find((r) => r.purpose === 'resident asked at the counter');
+    expect(ok).toMatchObject({ username: 'zh-analyst', caseId: null, subject: `person:${ref}` });
+  });
+
+  it('serves a precinct officer\'s inbox without a purpose: a work list with masked identifiers', async () => {
+    const res = await get('/api/commands', zhOfficer);
+    expect(res.status).toBe(200);
+    const inbox = await res.json();
+    expect(inbox.total).toBeGreaterThan(0);
+    expect(JSON.stringify(inbox)).not.toContain(CONTACT_PHONE);
+    expect(JSON.stringify(inbox)).not.toContain(CONTACT_ID_CARD);
   });
 
   it('summarises the dashboard within the subtree', async () => {

@@ -9,7 +9,7 @@ import { personKeyOf } from '../domain/lead.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { Loop } from '../services/loop.service.ts';
 import type { PresenceStore } from '../stores/presence/presence-store.ts';
-import type { CaseRecord, CommandRecord, ExposureRecord, LeadRecord, PersonStatusRecord, RecordsStore } from '../stores/records/records-store.ts';
+import type { CaseRecord, CommandRecord, ExposureRecord, LeadRecord, PersonStatusChange, PersonStatusRecord, RecordsStore } from '../stores/records/records-store.ts';
 
 export class PersonNotFoundError extends Error {
   readonly statusCode = 404;
@@ -38,6 +38,8 @@ export interface PersonView {
   leads: LeadRecord[];
   commands: CommandRecord[];
   exposures: ExposureRecord[];
+  /** Every status the person has had, oldest first. */
+  history: PersonStatusChange[];
 }
 
 export class PeopleDirectory {
@@ -73,7 +75,9 @@ export class PeopleDirectory {
   async search(actor: Actor, q: string): Promise<{ personKey: string; ids: string[]; status: PersonStatusRecord | null; jurisdiction: string | null }[]> {
     const keys = PeopleDirectory.keysOf(q);
     const scope = await this.loop.jurisdictions.scope(actor);
-    const known = (await this.records.listPersonStatuses([])).filter((s) => s.ids.some((id) => keys.includes(id)));
+    // The identifier index of the records store answers by key; no scan of everyone's status.
+    const personKeys = [...new Set((await this.records.findPersonKeys(keys)).values())];
+    const known = [...(await this.records.getPersonStatuses(personKeys)).values()];
     const out = new Map<string, { personKey: string; ids: string[]; status: PersonStatusRecord | null; jurisdiction: string | null }>();
     for (const s of known) out.set(s.personKey, { personKey: s.personKey, ids: s.ids, status: s, jurisdiction: s.jurisdiction });
     if (this.presence) {
@@ -98,7 +102,12 @@ export class PeopleDirectory {
     const leads = (await this.records.listLeads({ personKey })).filter((l) => scope.sees(l.jurisdiction));
     const commands = (await this.records.listCommands({ personKey })).filter((c) => scope.sees(c.jurisdiction) || (c.escalatedTo !== null && scope.sees(c.escalatedTo)));
     const exposures = await this.records.listExposures({ personKey });
-    return { personKey, ids, status, jurisdiction, registered, case: kase && scope.sees(kase.jurisdiction) ? kase : null, leads, commands, exposures };
+    // Past statuses may name other units (the person moved) and cases: keep only what the reader's scope sees.
+    const history = (await this.records.personStatusHistory(personKey)).map((h) => ({
+      ...h,
+      jurisdiction: h.jurisdiction !== null && scope.sees(h.jurisdiction) ? h.jurisdiction : null,
+    }));
+    return { personKey, ids, status, jurisdiction, registered, case: kase && scope.sees(kase.jurisdiction) ? kase : null, leads, commands, exposures, history };
   }
 
   /** A person's identifiers unmasked, with name and address: audited with the purpose before returning. */

@@ -18,6 +18,7 @@ import { SqlSecurityStore } from '../stores/records/sql-security-store.ts';
 import { AuditService } from './audit.service.ts';
 import { AuthService } from './auth.service.ts';
 import { presenceWhereabouts } from './command.service.ts';
+import { FileLinkDecisionLog, IdentityService } from './identity.service.ts';
 import { IngestService } from './ingest.service.ts';
 import { createLoop, readPushRulesFile, type Loop } from './loop.service.ts';
 import { PresenceTraceService } from './trace.service.ts';
@@ -48,6 +49,8 @@ export interface Runtime {
   /** The presence store, or null when it could not be opened (the loop still runs, untraced). */
   presence: PresenceStore | null;
   ingest: IngestService | null;
+  /** Who is who: identity links with conflicts held back for an analyst; null without a presence store. */
+  identity: IdentityService | null;
   /** The trace service once the index is built, else null. */
   tracer: PresenceTraceService | null;
   /** The jurisdiction tree, or null while none is imported. */
@@ -100,6 +103,7 @@ export async function openRuntime(config: Config, opts: OpenOptions = {}): Promi
     loop: null as unknown as Loop,
     presence,
     ingest,
+    identity: presence ? new IdentityService(presence, new FileLinkDecisionLog(path.join(config.dataDir, 'identity-decisions.jsonl'))) : null,
     tracer: null,
     scope: async () => {
       const tree: JurisdictionTree = await rt.loop.jurisdictions.tree();
@@ -191,6 +195,8 @@ export async function startTracer(rt: Runtime, reporter: StartReporter): Promise
   reporter.step('building the trace index');
   rt.tracer = await PresenceTraceService.start({
     store: rt.presence,
+    // Group people by resolved identity, so a conflicting link never merges two people silently.
+    ...(rt.identity ? { identity: rt.identity } : {}),
     timeZone: rt.config.timeZone,
     onProgress: (done, total, phase) => reporter.progress(`index ${phase}`, done, total ?? 0),
   });

@@ -3,9 +3,17 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
-import { DuckDbPresenceStore } from '../../stores/presence/duckdb/duckdb-presence-store.ts';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../config.ts';
+import { maskIdentifier } from '../../domain/auth.ts';
+import { parseIdKey } from '../../domain/formats.ts';
+import { AuditService, checkPurpose } from '../../services/audit.service.ts';
+import { FileLinkDecisionLog, IdentityService } from '../../services/identity.service.ts';
+import { openPresenceStore } from '../../stores/presence/open-presence-store.ts';
 import type { PresenceStore } from '../../stores/presence/presence-store.ts';
+import { openRecordsStore } from '../../stores/records/open-records-store.ts';
+import { SqlSecurityStore } from '../../stores/records/sql-security-store.ts';
 import { PresenceTraceService } from '../../services/trace.service.ts';
 import type { TracePresence, TraceRequest, TraceResult } from '../../trace/types.ts';
 
@@ -29,9 +37,37 @@ async function openStore(url: string): Promise<PresenceStore> {
     const file = url.slice('duckdb:'.length);
     // Opening would create an empty store; a trace over nothing is a mistake worth saying.
     if (!fs.existsSync(file)) throw new Error(`no presence store at ${file}: ingest data first (cordon ingest FILE…) or set --data / CORDON_DATA`);
-    return DuckDbPresenceStore.open(file, { owner: 'cordon trace' });
   }
-  throw new Error(`cordon trace: presence store "${url.split('//')[0]}…" is not supported by this command yet (use duckdb:PATH)`);
+  return openPresenceStore(url, { owner: 'cordon trace' });
+}
+
+/**
+ * Writes the audit row of a trajectory and contact read from the command line (no purpose, no read).
+ * The actor is the operating-system account, with the role `cli`.
+ */
+async function auditRead(config: Config, purpose: string | undefined, caseId: string | undefined, subject: string, asJson: boolean): Promise<void> {
+  let checked: { purpose: string; caseId: string | null };
+  try {
+    checked = checkPurpose({ purpose, caseId: caseId ?? null }, { caseRequired: false });
+  } catch (err) {
+    // The service names the field (`purpose: …`); on the command line it is the flag.
+    throw new Error(`--${(err as Error).message}`);
+  }
+  const records = await openRecordsStore(config.databaseUrl);
+  try {
+    await records.init();
+    const security = new SqlSecurityStore(records.connection);
+    await security.init();
+    const user = os.userInfo().username;
+    await new AuditService(security).record(
+      { userId: `cli:${user}`, username: `cli:${user}`, role: 'cli', jurisdiction: '*' },
+      asJson ? 'trace.export' : 'trace.read',
+      'ok',
+      { caseId: checked.caseId, purpose: checked.purpose, subject },
+    );
+  } finally {
+    await records.close();
+  }
 }
 
 function localTime(iso: string, timeZone: string): string {
@@ -86,7 +122,7 @@ export function registerTrace(program: Command): void {
     .option('--rules <NAME>', 'rule set: v8, v9 or a rule set file (.json)', 'v9')
     .option('--degree <N>', '1: direct contacts; 2: also secondary contacts', '2')
     .option('--json', 'print the result as JSON')
-    .option('--purpose <TEXT>', 'why this trace is run (recorded in the audit trail)')
+    .option('--purpose <TEXT>', 'why this trace is run (required; recorded in the audit trail)')
     .option('--case <ID>', 'the case record this trace belongs to (recorded in the audit trail)')
     .option('--index', 'build the in-memory index first instead of asking the store for each read')
     .option('--now <TIME>', 'treat this ISO 8601 time as now (reproducible runs)')
@@ -103,6 +139,12 @@ export function registerTrace(program: Command): void {
         id: flags.id, onset: flags.onset, sampled: flags.sampled, isolated: flags.isolated, asymptomatic: flags.asymptomatic,
         rules: flags.rules, degree: flags.degree === '1' ? 1 : 2, now,
       };
+      // Parse the identifier first so a typo fails before anything is audited or opened.
+      const subject = (() => {
+        const { kind, value } = parseIdKey(flags.id);
+        return `${kind}:${maskIdentifier(kind, value)}`;
+      })();
+      await auditRead(config, flags.purpose, flags.case, subject, Boolean(flags.json));
       const store = await openStore(config.presenceUrl);
       try {
         const progress = process.stderr.isTTY && !flags.json
@@ -110,7 +152,8 @@ export function registerTrace(program: Command): void {
             process.stderr.write(`\rindex: ${phase} ${done.toLocaleString('en')}${total ? ` / ${total.toLocaleString('en')}` : ''}   `);
           }
           : undefined;
-        const service = await PresenceTraceService.start({ store, timeZone: config.timeZone, mode: flags.index ? 'index' : 'store', onProgress: progress });
+        const identity = new IdentityService(store, new FileLinkDecisionLog(path.join(config.dataDir, 'identity-decisions.jsonl')));
+        const service = await PresenceTraceService.start({ store, identity, timeZone: config.timeZone, mode: flags.index ? 'index' : 'store', onProgress: progress });
         if (progress) process.stderr.write('\n');
         const result = await service.trace(req);
         process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatTrace(result, config.timeZone) + '\n');

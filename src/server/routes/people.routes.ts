@@ -1,6 +1,6 @@
 /**
- * @module Routes for people: search by a whole identifier, a person's page, and the audited reveal of
- * identifiers. People are named by opaque references; identifiers are masked unless revealed.
+ * @module Routes for people: search by a whole identifier, a person's page (purpose-bound, audited), and
+ * the audited reveal of identifiers. People are named by opaque references; identifiers are masked unless revealed.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Loop } from '../../services/loop.service.ts';
@@ -10,7 +10,7 @@ import { caseOut, commandOut, exposureOut, leadOut } from '../format.ts';
 import { guard, principalOf } from '../http.ts';
 import { PeopleDirectory } from '../people-directory.ts';
 import type { PersonRefCodec } from '../person-ref.ts';
-import { errorSchema, purposeProperties } from '../schemas.ts';
+import { checkedPurposeProperties, errorSchema, purposeProperties } from '../schemas.ts';
 import type { RouteContext, RouteGroup } from '../server.ts';
 
 export interface PeopleRouteDeps {
@@ -46,18 +46,34 @@ export function peopleRoutes(deps: PeopleRouteDeps): RouteGroup {
       };
     });
 
-    app.get<{ Params: { ref: string } }>('/api/people/:ref', {
+    app.get<{ Params: { ref: string }; Querystring: { purpose?: string; caseId?: string } }>('/api/people/:ref', {
       preHandler: guard(ctx.auth, 'people:read'),
-      schema: { tags: ['people'], summary: 'A person: status, case, leads, commands, exposures (identifiers masked)', params: refParam, response: { 404: errorSchema } },
+      schema: {
+        tags: ['people'],
+        summary: 'A person: status and its history, case, leads, commands, exposures (identifiers masked; purpose required, and the case when opened from one; audited)',
+        params: refParam,
+        querystring: { type: 'object', additionalProperties: false, properties: checkedPurposeProperties },
+        response: { 400: errorSchema, 404: errorSchema },
+      },
     }, async (req) => {
       const p = principalOf(req);
+      const subject = `person:${req.params.ref}`;
+      // The page shows exposures with their evidence (where and when the person was): no purpose, no
+      // read — checked before anything about the person is looked up. A page opened from search may
+      // have no case yet; the case it was opened from is named when there is one.
+      const { purpose, caseId } = await ctx.audit.requirePurpose(p, 'person.read', req.query, subject, { where: 'querystring', caseRequired: false });
       const v = await people.get(p, refs.decode(req.params.ref));
-      // The page shows exposures with their evidence (where and when the person was): on the trail.
-      await ctx.audit.record(p, 'person.read', 'ok', { caseId: v.case?.id ?? null, subject: `person:${req.params.ref}`, detail: { exposures: v.exposures.length } });
+      await ctx.audit.record(p, 'person.read', 'ok', {
+        caseId: caseId ?? v.case?.id ?? null,
+        purpose,
+        subject,
+        detail: { exposures: v.exposures.length, caseFrom: caseId ? 'request' : v.case ? 'person' : null },
+      });
       return {
         ...refs.person(v.personKey, v.ids),
         jurisdiction: v.jurisdiction,
         status: v.status ? { status: v.status.status, since: v.status.since, updatedAt: v.status.updatedAt, caseId: v.status.caseId } : null,
+        statusHistory: v.history.map((h) => ({ status: h.status, since: h.since, jurisdiction: h.jurisdiction, caseId: h.caseId })),
         registered: v.registered.map((r) => ({ jurisdiction: r.jurisdiction ?? null, hasName: !!r.name, hasAddress: !!r.address })),
         case: v.case ? caseOut(refs, v.case) : null,
         leads: v.leads.map((l) => leadOut(refs, l)),

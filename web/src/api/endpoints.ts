@@ -31,10 +31,12 @@ export interface DashboardOut extends LoopSummary { epidemicCurve: { date: strin
 
 export interface JurisdictionRow { code: string; name: string; nameEn: string | null; level: string; parent: string | null }
 
-/** A person's page as `/api/people/:ref` sends it (identifiers masked). */
+/** A person's page as `/api/people/:ref?purpose=…` sends it (identifiers masked). */
 export interface PersonPage extends PersonRef {
   jurisdiction: string | null;
   status: { status: string; since: string; updatedAt: string; caseId: string | null } | null;
+  /** Every status the person has had, oldest first. */
+  statusHistory: { status: string; since: string; jurisdiction: string | null; caseId: string | null }[];
   registered: { jurisdiction: string | null; hasName: boolean; hasAddress: boolean }[];
   case: CaseOut | null;
   leads: LeadOut[];
@@ -86,7 +88,8 @@ export const api = {
   /** Traces the case again and pushes its new leads (purpose-bound, audited). */
   retrace: (caseId: string, purpose: string) => post<{ trace: RetraceOutcome | null }>(`/api/cases/${enc(caseId)}/trace`, { purpose }),
   contactsCsvUrl: (caseId: string, q: { purpose: string; rules: string; degree: 1 | 2 }) => `/api/cases/${enc(caseId)}/contacts.csv${query(q)}`,
-  leads: (q: { caseId?: string; status?: 'open' | 'closed'; limit?: number; offset?: number } = {}) => get<{ leads: LeadOut[] }>(`/api/leads${query(q)}`).then((a) => a.leads),
+  /** A case's leads (with `chain`, those of every case in its chain): a contact list, so purpose-bound and audited. */
+  leads: (q: { caseId: string; purpose: string; chain?: boolean; status?: 'open' | 'closed'; limit?: number; offset?: number }) => get<{ leads: LeadOut[] }>(`/api/leads${query(q)}`).then((a) => a.leads),
 
   commands: (q: { state?: string[]; overdue?: boolean; limit?: number; offset?: number } = {}) => {
     const states = (q.state ?? []).map((s) => `state=${enc(s)}`).join('&');
@@ -100,7 +103,8 @@ export const api = {
   feedback: (id: string, body: { outcome: string; temperature?: number; notes?: string; namedContacts?: string[]; correctedIds?: string[]; onset?: string; sampled?: string }) =>
     post<{ newCase: CaseOut | null; newLeads: number }>(`/api/commands/${enc(id)}/feedback`, body),
 
-  person: (ref: string) => get<PersonPage>(`/api/people/${enc(ref)}`),
+  /** A person's page: purpose-bound and audited, with the case it serves when there is one. */
+  person: (ref: string, q: { purpose: string; caseId?: string }) => get<PersonPage>(`/api/people/${enc(ref)}${query(q)}`),
   reveal: (ref: string, purpose: string, caseId?: string) => post<RevealOut>(`/api/people/${enc(ref)}/reveal`, { purpose, ...(caseId ? { caseId } : {}) }),
   searchPeople: (q: string) => get<{ people: (PersonRef & { status: string | null; jurisdiction: string | null })[] }>(`/api/people${query({ q })}`).then((a) => a.people),
   ingest: (file: File, onProgress: (f: number) => void) => upload<IngestSummary>(`/api/ingest${query({ name: file.name })}`, file, onProgress),
