@@ -56,9 +56,12 @@ async function readLines(sql: SqlRunner, file: string, prefix: string, t: Stagin
   const errs = `${prefix}_errs`;
   // Delimiter U+0001 so each physical line is one field; quotes are left for the field splitter.
   // Line numbers come from rowid, which follows the file only while insertion order is preserved.
-  await sql.run(`SET preserve_insertion_order = true; CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(file)},
+  // Everything after this read carries its line number in a column, so order is given up again at
+  // once (for this connection only): it lets the validation and the batch inserts run unordered, in parallel.
+  await sql.run(`SET SESSION preserve_insertion_order = true; CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(file)},
   columns = {'l': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '', header = false, auto_detect = false,
-  store_rejects = true, rejects_table = '${errs}', rejects_scan = '${errs}_scan', max_line_size = ${MAX_LINE_BYTES})`);
+  store_rejects = true, rejects_table = '${errs}', rejects_scan = '${errs}_scan', max_line_size = ${MAX_LINE_BYTES});
+SET SESSION preserve_insertion_order = false;`);
   const errors = Number((await sql.rows(`SELECT count(DISTINCT line) AS n FROM ${errs}`))[0].n);
   const drop = [`DROP TABLE IF EXISTS ${lines}`, `DROP TABLE IF EXISTS ${errs}`, `DROP TABLE IF EXISTS ${errs}_scan`];
   if (errors === 0) return { numbered: `(SELECT (rowid + 1)::UBIGINT AS line, l FROM ${lines})`, drop };

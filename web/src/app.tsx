@@ -11,6 +11,7 @@ import { changeLanguage, type Language } from './i18n/index.ts';
 import { href, navigate, useRoute } from './components/router.ts';
 import { ChangePasswordView, LoginView } from './views/login.tsx';
 import { loadBasemap } from './components/geo-data.ts';
+import { forgetPurposes } from './components/purpose.ts';
 import { DashboardView } from './views/dashboard.tsx';
 import { CasesView } from './views/cases.tsx';
 import { CaseWorkspace } from './views/case-workspace.tsx';
@@ -68,6 +69,7 @@ export function App(): React.JSX.Element {
   const signedIn = useCallback((u: Me) => { localStorage.setItem(SIGNED_IN, '1'); setMe(u); }, []);
   const logout = useCallback(() => {
     localStorage.removeItem(SIGNED_IN);
+    forgetPurposes();
     // Signed out locally whatever the server answers: the cookie is cleared by the server or expires.
     void api.logout().catch(() => undefined).finally(() => { setMe(null); navigate('login'); });
   }, []);

@@ -51,7 +51,7 @@ async function auditRead(config: Config, purpose: string | undefined, caseId: st
     checked = checkPurpose({ purpose, caseId: caseId ?? null }, { caseRequired: false });
   } catch (err) {
     // The service names the field (`purpose: …`); on the command line it is the flag.
-    throw new Error(`--${(err as Error).message}`);
+    throw new Error(`--${(err as Error).message}`, { cause: err });
   }
   const records = await openRecordsStore(config.databaseUrl);
   try {

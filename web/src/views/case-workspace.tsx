@@ -1,7 +1,8 @@
 /**
  * @module The analyst's case workspace: run the trace (rule set, degree, purpose; an audited read), see
  * the trajectory as a timeline and as a path on the map, the contacts table, the transmission chain,
- * and push: trace the case again and send its new leads to the units.
+ * and push: trace the case again and send its new leads to the units. The purpose given here is
+ * remembered for the case and reused by the reads that follow from it (the chain's leads, person pages).
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +11,7 @@ import { useAsync } from '../components/use-async.ts';
 import { useBasemap, jurisdictionNamer } from '../components/geo-data.ts';
 import { formatTime, maskId } from '../components/format.ts';
 import { href, hrefWith } from '../components/router.ts';
+import { MIN_PURPOSE, purposeFor, rememberPurpose } from '../components/purpose.ts';
 import { Timeline, type TimelineItem } from '../charts/timeline.tsx';
 import { MapCanvas } from '../map/map-canvas.tsx';
 import { ChainGraph } from '../graph/chain-graph.tsx';
@@ -60,12 +62,15 @@ export function placeOfEvidence(evidence: unknown): string | undefined {
   return typeof first?.contact?.place === 'string' ? first.contact.place : undefined;
 }
 
-/** Every lead in scope, page by page (the API serves at most 5,000 a request), four pages at a time. */
-async function allLeads(): Promise<LeadOut[]> {
+/**
+ * The pushed leads of every case in the chain through this case, page by page (the API serves at most
+ * 5,000 a request), four pages at a time. A contact list: read with the purpose given for the case.
+ */
+async function chainLeads(caseId: string, purpose: string): Promise<LeadOut[]> {
   const PAGE = 5000;
   const out: LeadOut[] = [];
   for (let offset = 0; offset < 200_000; offset += 4 * PAGE) {
-    const pages = await Promise.all([0, 1, 2, 3].map((k) => api.leads({ limit: PAGE, offset: offset + k * PAGE })));
+    const pages = await Promise.all([0, 1, 2, 3].map((k) => api.leads({ caseId, purpose, chain: true, limit: PAGE, offset: offset + k * PAGE })));
     for (const page of pages) out.push(...page);
     if (pages.some((page) => page.length < PAGE)) break;
   }
@@ -80,12 +85,20 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
   // Leads are asked for once the chain is in: the server answers one request at a time, and the cases
   // should be on screen before the (much larger) list of their contacts.
   const chainLoaded = chainNodes.value !== undefined || chainNodes.error !== undefined;
-  const leads = useAsync(() => (chainLoaded && session.can('lead:read') ? allLeads() : Promise.resolve([])), [caseId, chainLoaded]);
+  // The chain's leads are a contact list: read only once a purpose is given for this case (running the
+  // trace, pushing, or "show leads"), or one given earlier in this tab is remembered.
+  const [given, setGiven] = useState<string | undefined>(() => purposeFor(caseId));
+  const leads = useAsync(() => (chainLoaded && given && session.can('lead:read') ? chainLeads(caseId, given) : Promise.resolve([])), [caseId, chainLoaded, given]);
   const basemap = useBasemap();
   const nameOf = jurisdictionNamer(basemap, i18n.language);
   const [rules, setRules] = useState('v9');
   const [degree, setDegree] = useState<1 | 2>(2);
-  const [purpose, setPurpose] = useState(() => t('case.purposeDefault'));
+  const [purpose, setPurpose] = useState(() => purposeFor(caseId) ?? t('case.purposeDefault'));
+  /** The purpose in the field is now the one given for this case: remembered, and used by the reads that follow. */
+  const give = (): void => {
+    rememberPurpose(caseId, purpose);
+    setGiven(purpose.trim());
+  };
   const [trace, setTrace] = useState<TraceOut | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
@@ -98,6 +111,7 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
     try {
       setTrace(await api.trace(caseId, { rules, degree, purpose }));
       setPushed(undefined);
+      give();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -121,7 +135,8 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
     try {
       setPushed((await api.retrace(caseId, purpose)).trace);
       chainNodes.reload();
-      leads.reload();
+      if (given === purpose.trim()) leads.reload();
+      else give();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -200,7 +215,14 @@ export function CaseWorkspace({ caseId }: { caseId: string }): React.JSX.Element
         </>
       )}
       <div className="panel">
-        <h2>{t('case.chain')}</h2>
+        <div className="view-head">
+          <h2>{t('case.chain')}</h2>
+          {!given && session.can('lead:read') ? (
+            <button type="button" onClick={give} disabled={purpose.trim().length < MIN_PURPOSE} data-testid="show-leads">{t('case.showLeads')}</button>
+          ) : null}
+        </div>
+        {!given && session.can('lead:read') ? <p className="muted small">{t('case.leadsNeedPurpose')}</p> : null}
+        {leads.error ? <p role="alert" className="error">{t('app.error', { message: leads.error.message })}</p> : null}
         <ChainGraph data={chain} initiallyExpanded={[caseId]} />
       </div>
     </section>

@@ -10,7 +10,7 @@ import { useAsync } from '../components/use-async.ts';
 import { LiveBadge, useLive } from '../components/live.tsx';
 import { jurisdictionNamer, useBasemap } from '../components/geo-data.ts';
 import { formatTime, splitDuration } from '../components/format.ts';
-import { href } from '../components/router.ts';
+import { href, hrefWith } from '../components/router.ts';
 
 /** States in which a command still needs the unit's work. */
 const OPEN_STATES = ['pushed', 'accepted', 'in_progress', 'feedback'];
@@ -188,7 +188,7 @@ export function InboxView(): React.JSX.Element {
                 <span className="tag">{t(`status.${c.state}`)}</span>
               </div>
               <div className="card-body">
-                <span>{t('inbox.subject')}: <a href={href('person', c.personRef)}>{t('inbox.personLink')}</a> · {t('dashboard.case')} <a href={href('case', c.caseId)}>{c.caseId}</a></span>
+                <span>{t('inbox.subject')}: <a href={hrefWith('person', [c.personRef], { case: c.caseId })}>{t('inbox.personLink')}</a> · {t('dashboard.case')} <a href={href('case', c.caseId)}>{c.caseId}</a></span>
                 <span>{nameOf(c.jurisdiction)}</span>
                 <span>{t('inbox.due', { time: formatTime(c.deadline, i18n.language) })}</span>
                 {c.state !== 'closed' ? <Countdown deadline={c.deadline} now={now} /> : null}
