@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateCity } from '../src/sim/generate.ts';
-import { IngestService } from '../src/services/ingest.service.ts';
+import { IngestService, type IngestPhases } from '../src/services/ingest.service.ts';
 import { DuckDbPresenceStore, openDuckDbScratch } from '../src/stores/presence/duckdb/duckdb-presence-store.ts';
 
 /** Figures of one benchmark run. */
@@ -37,6 +37,8 @@ export interface IngestBenchResult {
   /** Bytes of the store file per stored presence (after checkpoint). */
   bytesPerPresence: number;
   peakRssMb: number;
+  /** Wall seconds per ingest phase, summed over the presence files. */
+  phases: IngestPhases;
 }
 
 /** Generates (or reuses) the city, then ingests its presences into a fresh store file and measures. */
@@ -62,6 +64,7 @@ export async function runIngestBench(opts: { people: number; days: number; seed:
     let accepted = 0;
     let rejected = 0;
     let duplicates = 0;
+    const phases: IngestPhases = { read: 0, validate: 0, store: 0, listeners: 0, checkpoint: 0, rejects: 0 };
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (const file of presenceFiles) {
@@ -70,6 +73,7 @@ export async function runIngestBench(opts: { people: number; days: number; seed:
       accepted += s.accepted;
       rejected += s.rejected;
       duplicates += s.duplicates;
+      for (const k of Object.keys(phases) as (keyof IngestPhases)[]) phases[k] += s.phases[k];
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
@@ -110,6 +114,7 @@ CHECKPOINT floor;`);
       floorCpuSeconds,
       bytesPerPresence: accepted > 0 ? bytes / accepted : 0,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      phases,
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -139,6 +144,8 @@ if (isMain) {
     console.log(`ingest: ${n(r.presencesRead)} presences in ${r.presenceFiles} CSV files (${r.people} people, ${r.days} days), ${os.cpus().length} cores`);
     console.log(`  cordon ingest (validated, deduplicated, durable, chunks to listeners): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
     console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
+    const ph = Object.entries(r.phases).map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join('  ');
+    console.log(`    phases (wall s): ${ph}`);
     console.log(`  floor: DuckDB read_csv into a typed table, no checks: ${r.floorSeconds.toFixed(2)} s  ${n(r.floorRate)} presences/s`);
     console.log(`  ratio cordon / floor: wall ${(r.seconds / r.floorSeconds).toFixed(2)}×  CPU ${(r.cpuSeconds / r.floorCpuSeconds).toFixed(2)}×   peak RSS ${n(r.peakRssMb)} MB`);
     const cores = os.cpus().length;

@@ -19,7 +19,8 @@ export const MAX_FIELD_CHARS = 1024;
 /** Names of the staging tables of one ingest. */
 export interface StagingTables {
   /**
-   * A view `line UBIGINT, nf INTEGER, <kind's columns> VARCHAR`: the text fields of each record. For
+   * A view `line UBIGINT, nf INTEGER, <kind's columns> VARCHAR, maxbytes BIGINT`: the text fields of
+   * each record and a bound on the bytes of its longest field (see fieldBytes). For
    * CSV it splits lines as it is read, so the bulk of a file is never copied into a table of fields.
    */
   raw: string;
@@ -36,6 +37,14 @@ export function lit(s: string): string {
 /** Quotes an identifier (a column name). */
 export function ident(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * `maxbytes`: the byte length of the record's longest field, or a bound above it. Validation measures
+ * a field's characters only when this is over the limit.
+ */
+function fieldBytes(kind: FileKind): string {
+  return `greatest(${FILE_KINDS[kind].columns.map((c) => `strlen(${ident(c)})`).join(', ')}) AS maxbytes`;
 }
 
 /** Creates the empty staging tables for a file of `kind`: `${raw}_t` holds fields not split by the view. */
@@ -113,22 +122,28 @@ async function stageCsv(sql: SqlRunner, file: string, kind: FileKind, header: re
   // 1-based position of each canonical column in the file's header, or absent.
   const pos = cols.map((c) => header.indexOf(c) + 1);
   const picks = pos.map((p, i) => `${p > 0 ? `f[${p}]` : 'NULL::VARCHAR'} AS ${ident(cols[i])}`).join(', ');
-  await sql.run(`INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${num} WHERE line > 1 AND contains(l, chr(0))`);
+  // One scan picks out the few lines that need more than a split (a quote or a NUL character).
+  const special = `${prefix}_special`;
+  await sql.run(`CREATE OR REPLACE TEMP TABLE ${special} AS SELECT line, l, contains(l, chr(0)) AS nul
+    FROM ${num} WHERE line > 1 AND (contains(l, '"') OR contains(l, chr(0)));
+INSERT INTO ${t.rej} SELECT line, '(line)', 'contains a NUL character', NULL FROM ${special} WHERE nul`);
+  drop.unshift(`DROP TABLE IF EXISTS ${special}`);
   // Lines with quotes are picked out in one scan. Those whose quotes only wrap whole fields with no
   // comma or quote inside (`"a","b",c`: typical of exports that quote everything) are split in SQL
   // like the rest; the others go through an RFC 4180 parser here, page by page (by rowid, so no page
   // rescans the file).
   const quoted = `${prefix}_quoted`;
   await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted} AS SELECT line, l, regexp_full_match(l, '${SIMPLE_QUOTED}') AS simple
-    FROM ${num} WHERE line > 1 AND contains(l, '"') AND NOT contains(l, chr(0))`);
+    FROM ${special} WHERE NOT nul`);
   drop.unshift(`DROP TABLE IF EXISTS ${quoted}`);
   const unquote = (x: string): string => `CASE WHEN ${x}[1] = '"' THEN ${x}[2:-2] ELSE ${x} END`;
   const quotedPicks = pos.map((p, i) => `${p > 0 ? unquote(`f[${p}]`) : 'NULL::VARCHAR'} AS ${ident(cols[i])}`).join(', ');
+  // A split line's length bounds each of its fields: one strlen instead of one per field.
   await sql.run(`CREATE OR REPLACE TEMP VIEW ${t.raw} AS
-SELECT line, len(f) AS nf, ${picks} FROM (SELECT line, string_split(l, ',') AS f FROM ${num}
+SELECT line, len(f) AS nf, ${picks}, strlen(l) AS maxbytes FROM (SELECT line, l, string_split(l, ',') AS f FROM ${num}
   WHERE line > 1 AND l IS NOT NULL AND NOT contains(l, '"') AND NOT contains(l, chr(0)))
-UNION ALL SELECT line, len(f) AS nf, ${quotedPicks} FROM (SELECT line, string_split(l, ',') AS f FROM ${quoted} WHERE simple)
-UNION ALL SELECT * FROM ${t.raw}_t`);
+UNION ALL SELECT line, len(f) AS nf, ${quotedPicks}, strlen(l) AS maxbytes FROM (SELECT line, l, string_split(l, ',') AS f FROM ${quoted} WHERE simple)
+UNION ALL SELECT *, ${fieldBytes(kind)} FROM ${t.raw}_t`);
   await sql.run(`CREATE OR REPLACE TEMP TABLE ${quoted}_hard AS SELECT line, l FROM ${quoted} WHERE NOT simple`);
   drop.unshift(`DROP TABLE IF EXISTS ${quoted}_hard`);
   const total = Number((await sql.rows(`SELECT count(*) AS n FROM ${quoted}_hard`))[0].n);
@@ -214,6 +229,6 @@ export async function stageFile(
       await stageParquet(sql, file, kind, header, t);
       break;
   }
-  await sql.run(`CREATE OR REPLACE TEMP VIEW ${t.raw} AS SELECT * FROM ${t.raw}_t`);
+  await sql.run(`CREATE OR REPLACE TEMP VIEW ${t.raw} AS SELECT *, ${fieldBytes(kind)} FROM ${t.raw}_t`);
   return own;
 }

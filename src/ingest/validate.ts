@@ -44,10 +44,6 @@ function commonChecks(kind: FileKind): Check[] {
   return out;
 }
 
-/** Longest field in bytes, computed once per record. */
-function maxBytes(kind: FileKind): string {
-  return `greatest(${FILE_KINDS[kind].columns.map((c) => `strlen(${ident(c)})`).join(', ')}) AS maxbytes`;
-}
 
 function requiredText(col: string, what: string): Check {
   return { field: col, when: `${ident(col)} IS NULL`, reason: lit(`empty ${what}`) };
@@ -78,10 +74,29 @@ function coordinateChecks(latCol: string, lonCol: string): Check[] {
   return out;
 }
 
-/** `CASE` giving the first failed check as a struct {f, r, v}, or NULL when the record is valid (a NULL condition is false). */
+/**
+ * Separates field, reason and value in a problem text. Field names and reasons never hold U+0001; a
+ * value may (JSON `\u0001`, Parquet), so the value is everything after the second separator.
+ */
+const SEP = '\u0001';
+
+/** The rejects row (field, reason, value) of a problem text `field SEP reason [SEP value]`, as SQL select items. */
+function problemParts(col: string): string {
+  const rest = `substr(${col}, strpos(${col}, chr(1)) + 1)`;
+  return `split_part(${col}, chr(1), 1),
+  CASE WHEN strpos(${rest}, chr(1)) > 0 THEN left(${rest}, strpos(${rest}, chr(1)) - 1) ELSE ${rest} END,
+  CASE WHEN strpos(${rest}, chr(1)) > 0 THEN substr(${rest}, strpos(${rest}, chr(1)) + 1) END`;
+}
+
+/**
+ * `CASE` giving the first failed check as one text (field, reason, value), or NULL when the record is
+ * valid (a NULL condition is false). One text rather than a struct: the column is stored for every
+ * row, and a NULL text is much cheaper to store than a NULL struct of three texts.
+ */
 function firstProblem(checks: readonly Check[]): string {
   const arms = checks
-    .map((c) => `WHEN ${c.when} THEN {'f': ${lit(c.field)}, 'r': ${c.reason}, 'v': ${c.value ? `CAST(${c.value} AS VARCHAR)` : 'NULL::VARCHAR'}}`)
+    // The reason is never NULL (that would make the whole text NULL, a valid row): coalesce guards it.
+    .map((c) => `WHEN ${c.when} THEN ${lit(c.field + SEP)} || coalesce(${c.reason}, 'invalid') || ${c.value ? `coalesce(${lit(SEP)} || CAST(${c.value} AS VARCHAR), '')` : `''`}`)
     .join('\n    ');
   return `CASE ${arms}\n    ELSE NULL END`;
 }
@@ -184,7 +199,7 @@ export async function validatePresences(sql: SqlRunner, t: StagingTables, valid:
   // One pass computes the problem and the normalised values; `valid` is a view of the good rows.
   await sql.run(`
 CREATE OR REPLACE TEMP TABLE ${valid}_checked AS
-WITH r AS (SELECT *, ${maxBytes('presences')} FROM ${t.raw}),
+WITH r AS (SELECT * FROM ${t.raw}),
 t AS (SELECT line, nf, maxbytes, ${cleanColumns('presences', ['id_value', 'place_id'])} FROM r),
 ts AS (SELECT *, ${timeExpr('start', false)} AS start_ts, ${timeExpr('end', true)} AS end_ts FROM t),
 e AS (SELECT *, floor(epoch(start_ts))::BIGINT AS start_e, floor(epoch(end_ts))::BIGINT AS end_e FROM ts),
@@ -200,7 +215,7 @@ SELECT line, problem,
    | (CASE WHEN (end_e IS NULL AND start_text NOT LIKE '${DATE_SHAPE}') OR end_e = start_e THEN 2 ELSE 0 END))::UTINYINT AS flags,
   try_cast(lat AS DOUBLE) AS lat, try_cast(lon AS DOUBLE) AS lon, source
 FROM p;
-INSERT INTO ${t.rej} SELECT line, problem.f, problem.r, problem.v FROM ${valid}_checked WHERE problem IS NOT NULL;
+INSERT INTO ${t.rej} SELECT line, ${problemParts('problem')} FROM ${valid}_checked WHERE problem IS NOT NULL;
 CREATE OR REPLACE TEMP VIEW ${valid} AS SELECT * EXCLUDE (problem) FROM ${valid}_checked WHERE problem IS NULL;`);
 }
 
@@ -244,9 +259,9 @@ export async function validatePlaces(sql: SqlRunner, t: StagingTables, valid: st
 async function runSimple(sql: SqlRunner, t: StagingTables, valid: string, kind: FileKind, checks: Check[], select: string): Promise<void> {
   await sql.run(`
 CREATE OR REPLACE TEMP TABLE ${valid}_checked AS
-WITH r AS (SELECT *, ${maxBytes(kind)} FROM ${t.raw}),
+WITH r AS (SELECT * FROM ${t.raw}),
 t AS (SELECT line, nf, maxbytes, ${cleanColumns(kind, FILE_KINDS[kind].columns)} FROM r)
 SELECT *, ${firstProblem(checks)} AS problem FROM t;
-INSERT INTO ${t.rej} SELECT line, problem.f, problem.r, problem.v FROM ${valid}_checked WHERE problem IS NOT NULL;
+INSERT INTO ${t.rej} SELECT line, ${problemParts('problem')} FROM ${valid}_checked WHERE problem IS NOT NULL;
 CREATE OR REPLACE TEMP VIEW ${valid} AS SELECT ${select} FROM ${valid}_checked WHERE problem IS NULL;`);
 }

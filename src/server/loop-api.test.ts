@@ -176,7 +176,10 @@ describe('the loop over HTTP', () => {
   it('reveals identifiers only with a purpose, and audits the reveal', async () => {
     const found = await (await get(`/api/people?q=phone:${CONTACT_PHONE}`, zhOfficer)).json();
     const ref = found.people[0].personRef as string;
-    expect((await post(`/api/people/${ref}/reveal`, {}, zhOfficer)).status).toBe(400);
+    const none = await post(`/api/people/${ref}/reveal`, {}, zhOfficer);
+    expect(none.status).toBe(400);
+    expect((await none.json()).message).toMatch(/^body\.purpose: a purpose is required/);
+    expect((await fx.store.searchAudit({ action: 'person.reveal', outcome: 'denied' })).rows[0]).toMatchObject({ username: 'zh-officer', subject: `person:${ref}`, purpose: null });
     const res = await post(`/api/people/${ref}/reveal`, { purpose: 'on-site verification', caseId }, zhOfficer);
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -260,6 +263,12 @@ describe('the loop over HTTP', () => {
     expect(row?.detail).toMatchObject({ chain: true, count: leads.length });
     // The chain of another unit's case is not found, and nothing is listed.
     expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, hsAnalyst)).status).toBe(404);
+    // A case infected through this one joins the chain at once (the shared list is dropped on the change).
+    const child = await post('/api/cases', { ids: ['phone:13700000009'], classification: 'suspected', onset: '2026-02-28', jurisdiction: 'NB-ZH-01', sourceCaseId: caseId, trace: false }, zhAnalyst);
+    expect(child.status).toBe(201);
+    expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, zhAnalyst)).status).toBe(200);
+    const rows = (await fx.store.searchAudit({ action: 'leads.read', outcome: 'ok' })).rows.filter((r) => r.purpose === 'draw the transmission chain');
+    expect(rows.map((r) => (r.detail as { cases: number }).cases)).toEqual([2, 1]);
   });
 
   it('refuses a lead\'s detail without a purpose, and reads it with one under the lead\'s case', async () => {

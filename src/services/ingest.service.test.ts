@@ -249,6 +249,28 @@ describe('IngestService', () => {
     expect(fs.existsSync(rejectsDir) ? fs.readdirSync(rejectsDir).filter((f) => /empty|notes|blob|fake/.test(f)) : []).toEqual([]);
   });
 
+  it('measures fields of a long line one by one, trims padded ids, and keeps a rejected value whole', async () => {
+    const long = `${'9'.repeat(700)}`;
+    const csv = write('long.csv', [
+      HEADER,
+      `phone,${long},venue,${'V'.repeat(700)},2020-01-25T14:05:00+08:00,,,,,`, // 2: an 1.4 kB line, every field under the limit
+      'phone,  a  ,venue, V1 ,2020-01-25T14:05:00+08:00,,,,,', // 3: padded, the same presence as line 4
+      'phone,a,venue,V1,2020-01-25T14:05:00+08:00,,,,,', // 4
+      `phone,b,venue,V1,2020-01-25T14:05:00+08:00,,,,,${'s'.repeat(1025)}`, // 5: the last field too long
+    ].join('\n'));
+    const c = await sut.ingestFile(csv);
+    expect(c).toMatchObject({ rowsRead: 4, accepted: 2, duplicates: 1, rejected: 1 });
+    expect(readRejects(c.rejectsPath).get(5)).toMatchObject({ field: 'source', reason: 'too long: 1025 characters (at most 1024)' });
+    expect(await store.presencesOf([`phone:${long}`], 0, 2 ** 32 - 1)).toHaveLength(1);
+    expect((await store.presencesOf(['phone:a'], 0, 2 ** 32 - 1))[0]).toMatchObject({ placeId: 'V1' });
+
+    // A JSON value may hold any character, U+0001 included: the rejects file shows it whole.
+    const jsonl = write('sep.jsonl', JSON.stringify({ id_kind: 'phone', id_value: '1', place_kind: 'venue', place_id: 'V1', start: '2020-01-25', lat: '1\u00012\u00013' }));
+    const j = await sut.ingestFile(jsonl);
+    expect(j).toMatchObject({ rowsRead: 1, accepted: 0, rejected: 1 });
+    expect(readRejects(j.rejectsPath).get(1)).toEqual({ field: 'lat', reason: 'not a number', value: '1\u00012\u00013' });
+  });
+
   it('reads JSON Lines and Parquet with the same checks', async () => {
     const jsonl = write('p.jsonl', [
       JSON.stringify({ id_kind: 'phone', id_value: '1', place_kind: 'venue', place_id: 'V1', start: '2020-01-25T14:05:00+08:00', lat: 29.8, lon: 121.5 }),

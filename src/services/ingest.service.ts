@@ -31,6 +31,27 @@ export interface IngestSummary {
   rate: number;
   /** The rejects CSV (`line,field,reason,value`), null when nothing was rejected. */
   rejectsPath: string | null;
+  /** Wall seconds per phase, to tell where an ingest spends its time. */
+  phases: IngestPhases;
+}
+
+/**
+ * Wall seconds of each phase of one file's ingest. Splitting lines into fields happens lazily inside
+ * `validate`; `store` is the atomic batches (dictionary encoding, deduplication, insert, commit).
+ */
+export interface IngestPhases {
+  /** Reading the file's lines (I/O, UTF-8 and line checks) into staging. */
+  read: number;
+  /** Splitting fields and checking, typing and normalising every record; rejects gathered. */
+  validate: number;
+  /** Dictionary encoding, deduplication and insert of the valid rows, batch by batch, committed. */
+  store: number;
+  /** Handing committed batches to listeners (the in-memory index). */
+  listeners: number;
+  /** The checkpoint that writes the load into the store file. */
+  checkpoint: number;
+  /** Writing the rejects file. */
+  rejects: number;
 }
 
 /** Where an ingest is, for progress bars. */
@@ -166,6 +187,7 @@ export class IngestService {
     const t: StagingTables = { raw: `${prefix}_raw`, rej: `${prefix}_rej` };
     const valid = `${prefix}_valid`;
     let cleanup: string[] = [];
+    const phases: IngestPhases = { read: 0, validate: 0, store: 0, listeners: 0, checkpoint: 0, rejects: 0 };
     // While one long statement reads or validates, the engine's own progress drives the bar.
     const poll =
       options.onProgress && sql.progress
@@ -188,7 +210,15 @@ export class IngestService {
       const kind = kindOfHeader(file, header);
       await sql.run(`SET TimeZone = ${lit(this.config.timeZone)}`);
       progress('reading', 0, 0);
+      let mark = performance.now();
+      const lap = (): number => {
+        const now = performance.now();
+        const s = (now - mark) / 1000;
+        mark = now;
+        return s;
+      };
       cleanup = await stageFile(sql, file, sniff.format, kind, header, prefix, t);
+      phases.read = lap();
       progress('validating', 0, 0);
       switch (kind) {
         case 'presences':
@@ -205,15 +235,19 @@ export class IngestService {
           break;
       }
       for (const stmt of cleanup.splice(0)) await sql.run(stmt);
-      const counts = await sql.rows(`SELECT (SELECT count(*) FROM ${valid}) AS valid, (SELECT count(*) FROM ${t.rej}) AS rejected,
-        (SELECT coalesce(min(line), 0) FROM ${valid}) AS lo, (SELECT coalesce(max(line), 0) FROM ${valid}) AS hi`);
+      // One scan of the valid rows for their count and line range.
+      const counts = await sql.rows(`SELECT count(*) AS valid, (SELECT count(*) FROM ${t.rej}) AS rejected,
+        coalesce(min(line), 0) AS lo, coalesce(max(line), 0) AS hi FROM ${valid}`);
+      phases.validate = lap();
       const validRows = Number(counts[0].valid);
       const rejected = Number(counts[0].rejected);
       const stored =
         kind === 'presences'
-          ? await this.storePresences(sql, valid, validRows, Number(counts[0].lo), Number(counts[0].hi), (d) => progress('storing', d, validRows))
+          ? await this.storePresences(sql, valid, validRows, Number(counts[0].lo), Number(counts[0].hi), (d) => progress('storing', d, validRows), phases)
           : await this.storeOther(sql, kind, valid, (d) => progress('storing', d, validRows));
+      phases.store = lap() - phases.listeners - phases.checkpoint;
       const rejectsPath = rejected > 0 ? await this.writeRejects(sql, file, t.rej, options.rejectsDir) : null;
+      phases.rejects = lap();
       const seconds = (performance.now() - t0) / 1000;
       const rowsRead = validRows + rejected;
       progress('done', validRows, validRows);
@@ -228,6 +262,7 @@ export class IngestService {
         seconds,
         rate: seconds > 0 ? rowsRead / seconds : 0,
         rejectsPath,
+        phases,
       };
     } finally {
       if (poll) clearInterval(poll);
@@ -250,6 +285,7 @@ export class IngestService {
     lo: number,
     hi: number,
     onBatch: (done: number) => void,
+    phases: IngestPhases,
   ): Promise<{ inserted: number; duplicates: number }> {
     let inserted = 0;
     let duplicates = 0;
@@ -277,10 +313,18 @@ export class IngestService {
       }
       inserted += res.inserted;
       duplicates += res.duplicates;
-      if (res.chunk && res.chunk.length > 0) this.announce(res.chunk);
+      if (res.chunk && res.chunk.length > 0) {
+        const l0 = performance.now();
+        this.announce(res.chunk);
+        phases.listeners += (performance.now() - l0) / 1000;
+      }
       onBatch(inserted + duplicates);
     }
-    if (this.store.bulk && inserted > 0) await this.store.bulk.checkpoint();
+    if (this.store.bulk && inserted > 0) {
+      const c0 = performance.now();
+      await this.store.bulk.checkpoint();
+      phases.checkpoint += (performance.now() - c0) / 1000;
+    }
     return { inserted, duplicates };
   }
 

@@ -3,12 +3,12 @@
  * pieces, applying the rule set to pairs of pieces, deciding each person's degree and category, and
  * rendering the result with names and risk. The tracer and the brute-force reference both use it.
  */
-import { categoryRank, evaluatePair, explainPair, type Category, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
+import { evaluatePair, explainPair, type Category, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
 import type { PlaceKind } from '../domain/formats.ts';
 import { compareIdKeys } from '../domain/identity.ts';
 import { scoreRisk } from '../domain/risk.ts';
 import { FLAG_DATE_ONLY, FLAG_POINT_EVENT, type Candidate, type IdentityGroups, type TraceDictionary } from './candidate-source.ts';
-import type { ContactEvidence, TraceContact, TracePresence, TraceResult, TraceWindow } from './types.ts';
+import type { ContactEvidence, TraceContact, TracedPerson, TracePresence, TraceResult, TraceWindow } from './types.ts';
 
 /** One person's records at one place (and seat or room), merged where they overlap or touch, clipped to a window. */
 export interface Piece {
@@ -23,6 +23,8 @@ export interface Piece {
   /** Some merged record was date-only (flags has FLAG_DATE_ONLY); kept as a field for the rule evaluation. */
   dateOnly: boolean;
   records: number;
+  /** The piece as rendered in this trace's output, once it is (a piece appears in many contacts' evidence). */
+  view?: TracePresence;
 }
 
 /** A pair of pieces that the rules call a contact. */
@@ -34,7 +36,7 @@ export interface PairHit {
 
 /** The person of an identifier. */
 export function personOf(groups: IdentityGroups, ident: number): number {
-  return groups.groupOf(ident)[0] ?? ident;
+  return groups.personOf ? groups.personOf(ident) : groups.groupOf(ident)[0] ?? ident;
 }
 
 /** A record clipped to the window, with what identifies the stored record. */
@@ -61,7 +63,7 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
     const person = personOf(groups, c.ident);
     if (skip?.(person)) continue;
     const r: RawRecord = {
-      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1 },
+      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined },
       subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end,
     };
     const g = byPerson.get(person);
@@ -135,6 +137,11 @@ export function hitStart(h: PairHit): number {
   return Math.max(h.source.start, h.contact.start);
 }
 
+/** `categoryRank` without the table lookup: it runs in every comparison of the sorts below. */
+function rank(c: Category): number {
+  return c === 'close' ? 0 : c === 'secondary' ? 1 : c === 'companion' ? 2 : 3;
+}
+
 /** Code-unit order: the same everywhere, unlike a locale's collation (and much cheaper). */
 function textOrder(a: string, b: string): number {
   return a === b ? 0 : a < b ? -1 : 1;
@@ -142,7 +149,7 @@ function textOrder(a: string, b: string): number {
 
 /** Strongest first; a total order so every source gives the same list. */
 function compareHits(a: PairHit, b: PairHit): number {
-  return categoryRank(a.verdict.category) - categoryRank(b.verdict.category)
+  return rank(a.verdict.category) - rank(b.verdict.category)
     || b.verdict.overlapSeconds - a.verdict.overlapSeconds
     || a.source.start - b.source.start || a.contact.start - b.contact.start
     || a.source.place - b.source.place || a.source.end - b.source.end || a.contact.end - b.contact.end
@@ -162,7 +169,7 @@ export interface ContactDraft {
 /** The strongest category among hits. */
 export function bestCategory(hits: readonly PairHit[]): Category {
   let best: Category = 'general';
-  for (const h of hits) if (categoryRank(h.verdict.category) < categoryRank(best)) best = h.verdict.category;
+  for (const h of hits) if (rank(h.verdict.category) < rank(best)) best = h.verdict.category;
   return best;
 }
 
@@ -210,7 +217,47 @@ export function firstCloseExposure(hits: readonly PairHit[]): number {
   return t;
 }
 
-const iso = (s: number): string => new Date(s * 1000).toISOString();
+/** Two-digit texts 00–99, for the time of day. */
+const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+/** `YYYY-MM-DDT` per UTC day number: a trace's times fall on a handful of days. */
+const dayPrefix = new Map<number, string>();
+
+/**
+ * ISO 8601 UTC of epoch seconds, the same text as `Date#toISOString` (milliseconds always .000):
+ * the date part is looked up per day and the time of day is plain arithmetic, which is several
+ * times cheaper than a `Date` per value when a trace formats thousands of times.
+ */
+export function isoSeconds(t: number): string {
+  if (!Number.isInteger(t) || t < 0) return new Date(t * 1000).toISOString();
+  const day = Math.floor(t / 86_400);
+  let prefix = dayPrefix.get(day);
+  if (prefix === undefined) {
+    prefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+    if (dayPrefix.size < 100_000) dayPrefix.set(day, prefix);
+  }
+  const sec = t - day * 86_400;
+  const h = (sec / 3600) | 0;
+  const m = ((sec - h * 3600) / 60) | 0;
+  return `${prefix}${TWO[h]}:${TWO[m]}:${TWO[sec - h * 3600 - m * 60]}.000Z`;
+}
+
+/**
+ * Persons as rendered (key, identifiers in kind order), per identity groups and dictionary. Both are
+ * immutable (new links make new groups; a dictionary id never changes its name), so an entry never
+ * goes stale; ordering a person's identifiers is the dearest part of naming them, and the same
+ * people come back trace after trace. Only persons whose names were all at hand are kept.
+ */
+const personCache = new WeakMap<IdentityGroups, WeakMap<TraceDictionary, { byPerson: (TracedPerson | undefined)[]; size: number }>>();
+/** Past this many persons a cache starts over, so memory stays bounded on a very large population. */
+const PERSON_CACHE_MAX = 1_000_000;
+
+function personCacheOf(groups: IdentityGroups, dict: TraceDictionary): { byPerson: (TracedPerson | undefined)[]; size: number } {
+  let perDict = personCache.get(groups);
+  if (!perDict) personCache.set(groups, (perDict = new WeakMap()));
+  let c = perDict.get(dict);
+  if (!c || c.size >= PERSON_CACHE_MAX) perDict.set(dict, (c = { byPerson: [], size: 0 }));
+  return c;
+}
 
 /** Everything needed to render a result. */
 export interface RenderInput {
@@ -229,19 +276,27 @@ export interface RenderInput {
 /** Attaches names, evidence and risk; orders contacts by degree, category, risk, key. */
 export async function renderResult(input: RenderInput): Promise<TraceResult> {
   const { rules, groups, dict } = input;
+  // Names at hand in the dictionary's cache are read as they are used; only the others are fetched, in one call each.
+  const knownIdent = dict.knownIdentifierKey?.bind(dict);
+  const knownPlace = dict.knownPlaceKey?.bind(dict);
   const idents = new Set<number>();
   const places = new Set<number>();
+  const cache = personCacheOf(groups, dict);
   const addPerson = (p: number): void => {
-    for (const id of groups.groupOf(p)) idents.add(id);
+    if (cache.byPerson[p]) return;
+    for (const id of groups.groupOf(p)) if (knownIdent?.(id) === undefined) idents.add(id);
+  };
+  const addPlace = (p: number): void => {
+    if (knownPlace?.(p) === undefined) places.add(p);
   };
   if (input.casePerson >= 0) addPerson(input.casePerson);
-  for (const p of input.trajectory) places.add(p.place);
+  for (const p of input.trajectory) addPlace(p.place);
   for (const c of input.contacts) {
     addPerson(c.person);
     if (c.via !== undefined) addPerson(c.via);
     for (const h of c.hits) {
-      places.add(h.source.place);
-      places.add(h.contact.place);
+      addPlace(h.source.place);
+      addPlace(h.contact.place);
     }
   }
   const identList = [...idents];
@@ -250,54 +305,52 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     identList.length ? dict.identifierKeys(identList) : Promise.resolve([]),
     placeList.length ? dict.placeKeys(placeList) : Promise.resolve([]),
   ]);
-  const identName = new Map(identList.map((id, i) => [id, identKeys[i]]));
-  const placeName = new Map(placeList.map((id, i) => [id, placeKeys[i]]));
-  const people = new Map<number, { key: string; ids: string[] }>();
-  const person = (p: number): { key: string; ids: string[] } => {
-    const known = people.get(p);
-    if (known) return { key: known.key, ids: known.ids };
+  const fetchedIdent = new Map(identList.map((id, i) => [id, identKeys[i]]));
+  const fetchedPlace = new Map(placeList.map((id, i) => [id, placeKeys[i]]));
+  const placeName = (id: number): string | undefined => knownPlace?.(id) ?? fetchedPlace.get(id);
+  const people = new Map<number, TracedPerson>();
+  /** The person's key and identifiers; the result gets its own copy of the list. */
+  const person = (p: number): TracedPerson => {
+    const hit = (p >= 0 && p < 2 ** 32 ? cache.byPerson[p] : undefined) ?? people.get(p);
+    if (hit) return { key: hit.key, ids: hit.ids.slice() };
     const group = groups.groupOf(p);
-    const extra = groups.extraIds?.(p) ?? [];
-    const ids = group.map((id) => identName.get(id) ?? `?${id}`);
-    if (extra.length) ids.push(...extra);
+    const extra = groups.extraIds?.(p);
+    const ids: string[] = [];
+    let allKnown = knownIdent !== undefined;
+    for (const id of group) {
+      const known = knownIdent?.(id);
+      if (known === undefined) allKnown = false;
+      ids.push(known ?? fetchedIdent.get(id) ?? `?${id}`);
+    }
+    if (extra?.length) ids.push(...extra);
     // Most people have one identifier: nothing to order.
     if (ids.length > 1) ids.sort(compareIdKeys);
     const who = { key: ids[0] ?? '', ids };
-    people.set(p, who);
-    return { key: who.key, ids: who.ids };
+    if (allKnown && Number.isInteger(p) && p >= 0 && p < 2 ** 32) {
+      cache.byPerson[p] = who;
+      cache.size++;
+    } else {
+      people.set(p, who);
+    }
+    return { key: who.key, ids: ids.slice() };
   };
-  const isoCache = new Map<number, string>();
-  const isoOf = (t: number): string => {
-    let v = isoCache.get(t);
-    if (v === undefined) isoCache.set(t, (v = iso(t)));
-    return v;
-  };
-  // The case's pieces appear in many contacts' evidence: render each piece once.
-  const rendered = new Map<Piece, TracePresence>();
+  // The case's pieces appear in many contacts' evidence: render each piece once (kept on the piece).
   const presence = (p: Piece): TracePresence => {
-    const hit = rendered.get(p);
-    if (hit) return hit;
-    const key = placeName.get(p.place) ?? `${p.placeKind}:?${p.place}`;
+    if (p.view) return p.view;
+    const key = placeName(p.place) ?? `${p.placeKind}:?${p.place}`;
     const out: TracePresence = {
       place: key, placeKind: p.placeKind, placeId: key.slice(key.indexOf(':') + 1),
-      start: isoOf(p.start), end: isoOf(p.end),
+      start: isoSeconds(p.start), end: isoSeconds(p.end),
       dateOnly: (p.flags & FLAG_DATE_ONLY) !== 0, pointEvent: (p.flags & FLAG_POINT_EVENT) !== 0, records: p.records,
     };
     if (p.sub) out.sub = p.sub.text;
-    rendered.set(p, out);
+    p.view = out;
     return out;
   };
-  const contacts: TraceContact[] = input.contacts.map((c) => {
+  const contacts: TraceContact[] = [];
+  for (const c of input.contacts) {
     const who = person(c.person);
-    const evidence: ContactEvidence[] = c.hits.map((h) => {
-      const e: ContactEvidence = {
-        rule: h.verdict.rule, why: explainPair(rules, h.source, h.contact, h.verdict), category: h.verdict.category,
-        source: presence(h.source), contact: presence(h.contact),
-        overlapSeconds: h.verdict.overlapSeconds, lowConfidence: h.verdict.lowConfidence,
-      };
-      if (h.verdict.seatDistance !== undefined) e.seatDistance = h.verdict.seatDistance;
-      return e;
-    });
+    const evidence: ContactEvidence[] = [];
     // The risk reads the evidence at the pair category that made the contact (close for secondary).
     const pairCat = c.category === 'secondary' ? 'close' : c.category;
     let longest = 0;
@@ -307,8 +360,18 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     let allLow = true;
     let exposures = 0;
     let first = Infinity;
+    let firstAny = Infinity;
     for (const h of c.hits) {
       const v = h.verdict;
+      const e: ContactEvidence = {
+        rule: v.rule, why: explainPair(rules, h.source, h.contact, v), category: v.category,
+        source: presence(h.source), contact: presence(h.contact),
+        overlapSeconds: v.overlapSeconds, lowConfidence: v.lowConfidence,
+      };
+      if (v.seatDistance !== undefined) e.seatDistance = v.seatDistance;
+      evidence.push(e);
+      const hs = h.source.start > h.contact.start ? h.source.start : h.contact.start;
+      if (hs < firstAny) firstAny = hs;
       if (v.category !== pairCat) continue;
       exposures++;
       if (v.overlapSeconds > longest) longest = v.overlapSeconds;
@@ -316,27 +379,27 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       if (v.rule === 'co-presence') household = true;
       if (v.rule === 'same-room' && v.category === 'close') sameRoom = true;
       if (!v.lowConfidence) allLow = false;
-      const hs = hitStart(h);
       if (hs < first) first = hs;
     }
-    if (exposures === 0) for (const h of c.hits) first = Math.min(first, hitStart(h));
+    if (exposures === 0) first = firstAny;
     const risk = scoreRisk(rules, {
       category: c.category, longestOverlapSeconds: longest, seatDistance: seat, household, sameRoom,
       lowConfidence: exposures > 0 && allLow, exposures,
     });
     const out: TraceContact = {
-      ...who, degree: c.degree, category: c.category,
-      firstExposure: isoOf(first),
+      key: who.key, ids: who.ids, degree: c.degree, category: c.category,
+      firstExposure: isoSeconds(first),
       evidence, risk,
     };
     if (c.via !== undefined) out.via = person(c.via).key;
-    return out;
-  });
-  contacts.sort((a, b) => a.degree - b.degree || categoryRank(a.category) - categoryRank(b.category) || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    contacts.push(out);
+  }
+  contacts.sort((a, b) => a.degree - b.degree || rank(a.category) - rank(b.category) || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const summary = { close: 0, secondary: 0, companion: 0, general: 0, elapsedMs: 0 };
   for (const c of contacts) summary[c.category]++;
   const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);
-  const casePerson = input.casePerson >= 0 ? person(input.casePerson) : { key: input.requestedId, ids: [input.requestedId] };
+  const who = input.casePerson >= 0 ? person(input.casePerson) : { key: input.requestedId, ids: [input.requestedId] };
+  const casePerson = { key: who.key, ids: who.ids };
   summary.elapsedMs = Math.round((performance.now() - input.startedMs) * 100) / 100;
   return { person: casePerson, window: input.window, rules: { name: rules.name, version: rules.version }, trajectory, contacts, summary };
 }

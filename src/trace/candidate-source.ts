@@ -65,12 +65,18 @@ export interface TraceDictionary {
   identifierIds(idKeys: readonly string[]): Promise<Map<string, number>>;
   /** `kind:id` of place dictionary ids, in the same order. */
   placeKeys(ids: readonly number[]): Promise<string[]>;
+  /** The `kind:value` of an identifier id when it is at hand without a round trip (a cache); else undefined. */
+  knownIdentifierKey?(id: number): string | undefined;
+  /** The `kind:id` of a place id when it is at hand without a round trip (a cache); else undefined. */
+  knownPlaceKey?(id: number): string | undefined;
 }
 
 /** Which identifiers belong to the same person (from identity resolution). */
 export interface IdentityGroups {
   /** Every identifier dictionary id of the person holding `ident`, sorted ascending, including `ident`. */
   groupOf(ident: number): readonly number[];
+  /** The person of `ident` (the smallest id of its group), without building the group: called per candidate. */
+  personOf?(ident: number): number;
   /** Identifiers of the person (by their smallest id) that have no presences, so no dictionary id; listed in outputs. */
   extraIds?(person: number): readonly string[];
 }

@@ -8,7 +8,9 @@ import { idKey } from '../domain/formats.ts';
 
 /** Union-find over identifier keys, then mapped to dictionary ids. */
 export class LinkedIdentityGroups implements IdentityGroups {
-  private readonly groups = new Map<number, number[]>();
+  /** Group per identifier dictionary id (dense small integers: an array, not a hash map); absent for one-identifier persons. */
+  private readonly groups: (number[] | undefined)[] = [];
+  private linked = 0;
   private readonly extras = new Map<number, string[]>();
 
   /**
@@ -22,7 +24,10 @@ export class LinkedIdentityGroups implements IdentityGroups {
       if (!sorted.length) continue;
       if ('extra' in m && m.extra.length) this.extras.set(sorted[0], [...m.extra]);
       if (sorted.length < 2) continue;
-      for (const id of sorted) this.groups.set(id, sorted);
+      for (const id of sorted) {
+        if (this.groups[id] === undefined) this.linked++;
+        this.groups[id] = sorted;
+      }
     }
   }
 
@@ -32,11 +37,16 @@ export class LinkedIdentityGroups implements IdentityGroups {
 
   /** Identifiers with links: how many are grouped. */
   get linkedIdentifiers(): number {
-    return this.groups.size;
+    return this.linked;
   }
 
   groupOf(ident: number): readonly number[] {
-    return this.groups.get(ident) ?? [ident];
+    return this.groups[ident] ?? [ident];
+  }
+
+  personOf(ident: number): number {
+    const g = this.groups[ident];
+    return g ? g[0] : ident;
   }
 
   /**

@@ -39,6 +39,14 @@ export class MemoryDictionary implements TraceDictionary {
     return Promise.resolve(out);
   }
 
+  knownIdentifierKey(id: number): string | undefined {
+    return this.identNames[id];
+  }
+
+  knownPlaceKey(id: number): string | undefined {
+    return this.placeNames[id];
+  }
+
   placeKeys(ids: readonly number[]): Promise<string[]> {
     return Promise.resolve(ids.map((i) => this.placeNames[i] ?? `?${i}`));
   }

@@ -59,20 +59,24 @@ export class StoreCandidateSource implements CandidateSource {
   }
 }
 
-/** Names from a store, cached: dictionary ids never change meaning, so a cache is never stale. */
+/**
+ * Names from a store, cached: dictionary ids never change meaning, so a cache is never stale. The
+ * ids are small dense integers, so the names sit in arrays indexed by id (one memory read per name,
+ * where a hash map with a million entries costs several).
+ */
 export class CachedDictionary implements TraceDictionary {
-  private readonly idents = new Map<number, string>();
-  private readonly places = new Map<number, string>();
+  private readonly idents: (string | undefined)[] = [];
+  private readonly places: (string | undefined)[] = [];
   private readonly ids = new Map<string, number>();
   constructor(private readonly store: TraceDictionary) {}
 
-  private async lookup(ids: readonly number[], cache: Map<number, string>, load: (ids: number[]) => Promise<string[]>): Promise<string[]> {
-    const missing = [...new Set(ids.filter((i) => !cache.has(i)))];
+  private async lookup(ids: readonly number[], cache: (string | undefined)[], load: (ids: number[]) => Promise<string[]>): Promise<string[]> {
+    const missing = [...new Set(ids.filter((i) => cache[i] === undefined))];
     if (missing.length) {
       const names = await load(missing);
-      missing.forEach((id, i) => cache.set(id, names[i]));
+      missing.forEach((id, i) => (cache[id] = names[i]));
     }
-    return ids.map((i) => cache.get(i) ?? '');
+    return ids.map((i) => cache[i] ?? '');
   }
 
   /**
@@ -80,19 +84,27 @@ export class CachedDictionary implements TraceDictionary {
    * traces never wait on the store for names.
    */
   async preload(identIds: Iterable<number>, placeIds: Iterable<number>, batch = 20_000): Promise<void> {
-    const fill = async (ids: number[], cache: Map<number, string>, load: (ids: number[]) => Promise<string[]>, byKey?: Map<string, number>): Promise<void> => {
+    const fill = async (ids: number[], cache: (string | undefined)[], load: (ids: number[]) => Promise<string[]>, byKey?: Map<string, number>): Promise<void> => {
       for (let i = 0; i < ids.length; i += batch) {
-        const part = ids.slice(i, i + batch).filter((id) => !cache.has(id));
+        const part = ids.slice(i, i + batch).filter((id) => cache[id] === undefined);
         if (!part.length) continue;
         const names = await load(part);
         part.forEach((id, k) => {
-          cache.set(id, names[k]);
+          cache[id] = names[k];
           byKey?.set(names[k], id);
         });
       }
     };
     await fill([...new Set(identIds)], this.idents, (m) => this.store.identifierKeys(m), this.ids);
     await fill([...new Set(placeIds)], this.places, (m) => this.store.placeKeys(m));
+  }
+
+  knownIdentifierKey(id: number): string | undefined {
+    return this.idents[id];
+  }
+
+  knownPlaceKey(id: number): string | undefined {
+    return this.places[id];
   }
 
   identifierKeys(ids: readonly number[]): Promise<string[]> {

@@ -240,6 +240,18 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     expect(await found.count()).toBe(1);
     expect(await found.first().textContent()).toContain('*');
     await j.shot('people-search');
+    // Opened from search, the person's page asks for a purpose before anything about the person is read.
+    await found.first().locator('a').click();
+    const why = page.getByTestId('person-purpose');
+    await why.waitFor();
+    expect(await page.getByTestId('person-ids').count()).toBe(0);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await j.shot('person-purpose');
+    await why.getByLabel('本次查看目的').fill('上门核查前确认人员身份');
+    await why.getByRole('button', { name: '打开页面' }).click();
+    await page.getByTestId('person-ids').waitFor();
+    expect(await page.getByTestId('person-ids').textContent()).toContain('*');
+    await j.shot('person');
     expect(j.errors).toEqual([]);
 
     await c.page.waitForFunction((before) => Number(document.querySelector('[data-testid=kpi-cases]')?.textContent) > before, casesBefore, { timeout: 30_000 });
@@ -294,6 +306,13 @@ describe.skipIf(!chromiumPath)('command center journeys in Chromium', () => {
     // The reveal names the case it served: the person page was opened from the case workspace.
     expect(rows.join('\n')).toMatch(/C-[a-z0-9]+/);
     await a.shot('audit');
+    // Every person page read is on the trail with its purpose: the analyst's from the case, the officer's from search.
+    await a.page.getByLabel('Action').fill('person.read');
+    await a.page.getByRole('search').getByRole('button', { name: 'Search the audit trail' }).click();
+    await a.page.waitForFunction(() => (document.querySelector('[data-testid=audit-table]')?.textContent ?? '').includes('上门核查前确认人员身份'));
+    const reads = (await a.page.getByTestId('audit-table').locator('tbody tr').allTextContents()).join('\n');
+    expect(reads).toContain('person.read');
+    expect(reads).toContain('Epidemiological investigation');
     expect(a.errors).toEqual([]);
     await a.context.close();
   });

@@ -39,6 +39,8 @@ export interface LoopRouteDeps {
 
 /** How long a cached inbox answer may live when no event says it changed. */
 export const INBOX_TTL_MS = 10_000;
+/** How long a chain's worked-out lead list is shared by the page requests of one chain graph. */
+export const CHAIN_LEADS_TTL_MS = 5_000;
 
 const dateString = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' } as const;
 const idKeyList = {
@@ -77,6 +79,11 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       version = v;
     };
     let tree: Awaited<ReturnType<RouteContext['scope']>> = null;
+    // The chain graph asks for a chain's leads page by page, several pages at once: the chain and its
+    // leads are worked out once per scope and case, shared by those requests for a few seconds, and
+    // dropped on any loop event (each request is still checked for its purpose and audited).
+    const chainLeadLists = new Map<string, { at: number; value: Promise<{ cases: number; leads: LeadRecord[] }> }>();
+    loop.bus.subscribe(() => chainLeadLists.clear());
     loop.bus.subscribe((e) => {
       const t = tree;
       if (!t || !e.jurisdictions.length) inboxes.clear();
@@ -314,11 +321,24 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       let leads: LeadRecord[];
       let cases = 1;
       if (q.chain) {
-        // Only the chain's cases, not every lead in the subtree: the minimum the graph needs.
-        const inChain = new Set((await loop.status.chain(p, id)).map((c) => c.caseId));
-        cases = inChain.size;
-        const all = await loop.leads.list(p, q.status ? { status: q.status } : {});
-        leads = all.filter((l) => inChain.has(l.caseId)).slice(q.offset, q.offset + q.limit);
+        const key = JSON.stringify([p.role, p.jurisdiction, id, q.status ?? null]);
+        let hit = chainLeadLists.get(key);
+        if (!hit || Date.now() - hit.at >= CHAIN_LEADS_TTL_MS) {
+          const value = (async () => {
+            // Only the chain's cases, not every lead in the subtree: the minimum the graph needs.
+            const inChain = new Set((await loop.status.chain(p, id)).map((c) => c.caseId));
+            const all = await loop.leads.list(p, q.status ? { status: q.status } : {});
+            return { cases: inChain.size, leads: all.filter((l) => inChain.has(l.caseId)) };
+          })();
+          if (chainLeadLists.size >= 100) chainLeadLists.clear();
+          hit = { at: Date.now(), value };
+          chainLeadLists.set(key, hit);
+          // A refusal (a case out of scope) must not be served from the cache.
+          value.catch(() => { if (chainLeadLists.get(key)?.value === value) chainLeadLists.delete(key); });
+        }
+        const chain = await hit.value;
+        cases = chain.cases;
+        leads = chain.leads.slice(q.offset, q.offset + q.limit);
       } else {
         leads = await loop.leads.list(p, { caseId: id, ...(q.status ? { status: q.status } : {}), limit: q.limit, offset: q.offset });
       }

@@ -10,7 +10,7 @@ import { caseOut, commandOut, exposureOut, leadOut } from '../format.ts';
 import { guard, principalOf } from '../http.ts';
 import { PeopleDirectory } from '../people-directory.ts';
 import type { PersonRefCodec } from '../person-ref.ts';
-import { checkedPurposeProperties, errorSchema, purposeProperties } from '../schemas.ts';
+import { checkedPurposeProperties, errorSchema } from '../schemas.ts';
 import type { RouteContext, RouteGroup } from '../server.ts';
 
 export interface PeopleRouteDeps {
@@ -82,17 +82,21 @@ export function peopleRoutes(deps: PeopleRouteDeps): RouteGroup {
       };
     });
 
-    app.post<{ Params: { ref: string }; Body: { purpose: string; caseId?: string } }>('/api/people/:ref/reveal', {
+    app.post<{ Params: { ref: string }; Body: { purpose?: string; caseId?: string } }>('/api/people/:ref/reveal', {
       preHandler: guard(ctx.auth, 'people:reveal'),
       schema: {
         tags: ['people'],
         summary: 'Unmask a person\'s identifiers, name and address (purpose required; audited)',
         params: refParam,
-        body: { type: 'object', required: ['purpose'], additionalProperties: false, properties: { purpose: purposeProperties.purpose, caseId: purposeProperties.caseId } },
-        response: { 404: errorSchema },
+        body: { type: 'object', additionalProperties: false, properties: checkedPurposeProperties },
+        response: { 400: errorSchema, 404: errorSchema },
       },
     }, async (req) => {
-      const r = await people.reveal(principalOf(req), refs.decode(req.params.ref), `person:${req.params.ref}`, req.body);
+      const p = principalOf(req);
+      const subject = `person:${req.params.ref}`;
+      // Checked here so that a reveal without a purpose is refused before any lookup, and on the trail.
+      const why = await ctx.audit.requirePurpose(p, 'person.reveal', req.body, subject, { where: 'body', caseRequired: false });
+      const r = await people.reveal(p, refs.decode(req.params.ref), subject, why);
       return { ids: r.ids, registered: r.registered.map((p) => ({ name: p.name ?? null, address: p.address ?? null, jurisdiction: p.jurisdiction ?? null })) };
     });
   };

@@ -682,23 +682,23 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
 
 /** The statements of one batch's commit, in order (run inside its transaction). */
 function commitStatements(table: string, lo: number, hi: number): string[] {
+  // Each dictionary takes the batch's values it lacks in one anti-join insert; the anti-join comes
+  // before DISTINCT, so a batch of values mostly known already leaves little to deduplicate.
   return [
     `INSERT INTO identifiers
 SELECT (SELECT coalesce(max(id) + 1, 0) FROM identifiers) + row_number() OVER () - 1, kind, value
-FROM (SELECT DISTINCT id_kind AS kind, id_value AS value FROM ${table}) n
-WHERE NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.kind = n.kind AND i.value = n.value)`,
+FROM (SELECT DISTINCT s.id_kind AS kind, s.id_value AS value FROM ${table} s
+      ANTI JOIN identifiers i ON i.kind = s.id_kind AND i.value = s.id_value)`,
     `INSERT INTO places (id, kind, place_id)
 SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1, kind, place_id
-FROM (SELECT DISTINCT place_kind AS kind, place_id FROM ${table}) n
-WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = n.kind AND p.place_id = n.place_id)`,
+FROM (SELECT DISTINCT s.place_kind AS kind, s.place_id FROM ${table} s
+      ANTI JOIN places p ON p.kind = s.place_kind AND p.place_id = s.place_id)`,
     `INSERT INTO subs
 SELECT (SELECT coalesce(max(id), 0) FROM subs) + row_number() OVER (), value
-FROM (SELECT DISTINCT sub AS value FROM ${table} WHERE sub IS NOT NULL) n
-WHERE NOT EXISTS (SELECT 1 FROM subs s WHERE s.value = n.value)`,
+FROM (SELECT DISTINCT s.sub AS value FROM ${table} s ANTI JOIN subs d ON d.value = s.sub WHERE s.sub IS NOT NULL)`,
     `INSERT INTO sources
 SELECT (SELECT coalesce(max(id), 0) FROM sources) + row_number() OVER (), value
-FROM (SELECT DISTINCT source AS value FROM ${table} WHERE source IS NOT NULL) n
-WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.value = n.value)`,
+FROM (SELECT DISTINCT s.source AS value FROM ${table} s ANTI JOIN sources d ON d.value = s.source WHERE s.source IS NOT NULL)`,
     `CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
 SELECT n.* FROM (
   SELECT i.id AS ident, p.id AS place, s.start::UINTEGER AS start, s."end"::UINTEGER AS "end",
