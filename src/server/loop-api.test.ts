@@ -263,12 +263,6 @@ describe('the loop over HTTP', () => {
     expect(row?.detail).toMatchObject({ chain: true, count: leads.length });
     // The chain of another unit's case is not found, and nothing is listed.
     expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, hsAnalyst)).status).toBe(404);
-    // A case infected through this one joins the chain at once (the shared list is dropped on the change).
-    const child = await post('/api/cases', { ids: ['phone:13700000009'], classification: 'suspected', onset: '2026-02-28', jurisdiction: 'NB-ZH-01', sourceCaseId: caseId, trace: false }, zhAnalyst);
-    expect(child.status).toBe(201);
-    expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, zhAnalyst)).status).toBe(200);
-    const rows = (await fx.store.searchAudit({ action: 'leads.read', outcome: 'ok' })).rows.filter((r) => r.purpose === 'draw the transmission chain');
-    expect(rows.map((r) => (r.detail as { cases: number }).cases)).toEqual([2, 1]);
   });
 
   it('refuses a lead\'s detail without a purpose, and reads it with one under the lead\'s case', async () => {
@@ -325,6 +319,17 @@ describe('the loop over HTTP', () => {
     expect(mine.epidemicCurve).toEqual([{ date: '2026-02-28', cases: 1 }]);
     const theirs = await (await get('/api/dashboard', hsAnalyst)).json();
     expect(theirs.cases.confirmed).toBe(0);
+  });
+
+  it('drops the shared chain lead list when the chain changes', async () => {
+    const why = encodeURIComponent('draw the transmission chain');
+    expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, zhAnalyst)).status).toBe(200);
+    // A case infected through this one joins the chain at once (the shared list is dropped on the change).
+    const child = await post('/api/cases', { ids: ['phone:13700000009'], classification: 'suspected', onset: '2026-02-28', jurisdiction: 'NB-ZH-01', sourceCaseId: caseId, trace: false }, zhAnalyst);
+    expect(child.status).toBe(201);
+    expect((await get(`/api/leads?caseId=${caseId}&chain=true&purpose=${why}`, zhAnalyst)).status).toBe(200);
+    const rows = (await fx.store.searchAudit({ action: 'leads.read', outcome: 'ok' })).rows.filter((r) => r.purpose === 'draw the transmission chain');
+    expect(rows.map((r) => (r.detail as { cases: number }).cases)).toEqual([2, 1, 1]);
   });
 
   it('ingests an uploaded file, sends bad rows to a downloadable rejects file, and audits the upload', async () => {

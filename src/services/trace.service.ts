@@ -83,7 +83,9 @@ export class PresenceTraceService implements TraceService {
     const groups = await loadGroups(opts, dict);
     const mode = opts.mode ?? (opts.store.capabilities.traceInStore ? 'store' : 'index');
     if (mode === 'store') {
-      const source = opts.storeSource ?? new StoreCandidateSource(opts.store, dict, opts.store.capabilities.name);
+      // A store that answers the contact reads itself (ClickHouse) offers its own source; others are read row by row.
+      const pushdown = opts.store.capabilities.traceInStore ? (opts.store as { candidateSource?: () => CandidateSource }).candidateSource?.() : undefined;
+      const source = opts.storeSource ?? pushdown ?? new StoreCandidateSource(opts.store, dict, opts.store.capabilities.name);
       return new PresenceTraceService(opts, source, dict, groups, undefined, undefined);
     }
     const { index, stats } = await buildIndex(opts.store, { onProgress: opts.onProgress });
