@@ -104,6 +104,8 @@ const changed = await context.request.post(`${url}/api/auth/password`, { data: {
 if (!changed.ok()) throw new Error(`password change failed: ${changed.status()} ${await changed.text()}`);
 // about:blank has no storage; only the app's pages get the flag.
 await context.addInitScript(() => { if (location.protocol === 'http:') localStorage.setItem('cordon.signedIn', '1'); });
+// A case's leads are read with a purpose (audited): give the benchmark case one, as an analyst would.
+await context.addInitScript(() => { if (location.protocol === 'http:') sessionStorage.setItem('cordon.purposes', JSON.stringify({ 'BENCH-C0': 'benchmark of the chain graph' })); });
 // Every draw of the chain graph sets its data-nodes attribute: log when, to time the first full draw.
 await context.addInitScript(() => {
   const log: [number, string | undefined][] = [];

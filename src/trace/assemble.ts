@@ -39,67 +39,73 @@ export function personOf(groups: IdentityGroups, ident: number): number {
   return groups.personOf ? groups.personOf(ident) : groups.groupOf(ident)[0] ?? ident;
 }
 
-/** A record clipped to the window, with what identifies the stored record. */
-interface RawRecord {
-  p: Piece;
-  /** Seat or room text ('' for none), compared when person and place are equal. */
-  subKey: string;
-  ident: number;
-  rawStart: number;
-  rawEnd: number;
-}
-
 /**
  * Merges records into pieces: duplicates removed, clipped to [from, to), then per (person, place,
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
  */
 export function mergePieces(records: readonly Candidate[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
   // Grouped by person first: most people have one or two records here, so most groups need no sort.
-  const byPerson = new Map<number, RawRecord[]>();
-  for (const c of records) {
+  // A group is the index of its one piece until a second arrives (no array, no wrapper per record).
+  const pieces: Piece[] = [];
+  const source: number[] = [];
+  const byPerson = new Map<number, number | number[]>();
+  for (let i = 0; i < records.length; i++) {
+    const c = records[i];
     const start = c.start > from ? c.start : from;
     const end = c.end < to ? c.end : to;
     if (end <= start) continue;
     const person = personOf(groups, c.ident);
     if (skip?.(person)) continue;
-    const r: RawRecord = {
-      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined },
-      subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end,
-    };
+    const k = pieces.length;
+    pieces.push({ person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined });
+    source.push(i);
     const g = byPerson.get(person);
-    if (g) g.push(r);
-    else byPerson.set(person, [r]);
+    if (g === undefined) byPerson.set(person, k);
+    else if (typeof g === 'number') byPerson.set(person, [g, k]);
+    else g.push(k);
   }
   const out: Piece[] = [];
-  for (const raw of byPerson.values()) {
-    if (raw.length === 1) {
-      out.push(raw[0].p);
+  const subKey = (k: number): string => pieces[k].sub?.text ?? '';
+  const order = (x: number, y: number): number => {
+    const a = pieces[x];
+    const b = pieces[y];
+    const ra = records[source[x]];
+    const rb = records[source[y]];
+    const sa = subKey(x);
+    const sb = subKey(y);
+    return a.place - b.place || (sa === sb ? 0 : sa < sb ? -1 : 1)
+      || a.start - b.start || a.end - b.end || ra.ident - rb.ident || ra.start - rb.start || ra.end - rb.end || a.flags - b.flags;
+  };
+  for (const g of byPerson.values()) {
+    if (typeof g === 'number') {
+      out.push(pieces[g]);
       continue;
     }
-    raw.sort((x, y) => {
-      const a = x.p;
-      const b = y.p;
-      return a.place - b.place || (x.subKey === y.subKey ? 0 : x.subKey < y.subKey ? -1 : 1)
-        || a.start - b.start || a.end - b.end || x.ident - y.ident || x.rawStart - y.rawStart || x.rawEnd - y.rawEnd || a.flags - b.flags;
-    });
-    let prev: RawRecord | undefined;
+    g.sort(order);
+    let prev = -1;
     let last: Piece | undefined;
     let lastSub = '';
-    for (const r of raw) {
-      const p = r.p;
+    for (const k of g) {
+      const p = pieces[k];
+      const r = records[source[k]];
+      const sub = subKey(k);
       // The same stored record read twice (it overlapped two query windows) counts once.
-      const same = prev && prev.ident === r.ident && prev.rawStart === r.rawStart && prev.rawEnd === r.rawEnd && prev.p.place === p.place
-        && prev.p.flags === p.flags && prev.subKey === r.subKey;
-      prev = r;
-      if (same) continue;
-      if (last && last.place === p.place && lastSub === r.subKey && p.start <= last.end) {
+      if (prev >= 0) {
+        const q = records[source[prev]];
+        const same = q.ident === r.ident && q.start === r.start && q.end === r.end && pieces[prev].place === p.place
+          && q.flags === r.flags && subKey(prev) === sub;
+        prev = k;
+        if (same) continue;
+      }
+      prev = k;
+      if (last && last.place === p.place && lastSub === sub && p.start <= last.end) {
         if (p.end > last.end) last.end = p.end;
         last.flags |= p.flags;
         last.dateOnly ||= p.dateOnly;
         last.records += 1;
       } else {
         last = p;
-        lastSub = r.subKey;
+        lastSub = sub;
         out.push(p);
       }
     }
