@@ -305,22 +305,37 @@ export function evaluatePair(rules: RuleSet, a: PairSide, b: PairSide): PairVerd
   }
 }
 
+/** Reasons already worded, per rule (rules are loaded once and never change) and overlap in seconds. */
+const reasons = new WeakMap<KindRule, Map<number, string>>();
+
 /** Says in words why a pair got its verdict ("overlap 42 min ≥ 15 min", "carriage 7, 2 rows apart ≤ 3"). */
 export function explainPair(rules: RuleSet, a: PairSide, b: PairSide, v: PairVerdict): string {
   const rule = ruleFor(rules, a.placeKind);
-  const o = minutes(v.overlapSeconds);
   switch (rule.rule) {
     case 'co-presence':
-      return `co-present ${o}`;
-    case 'duration':
-      return v.overlapSeconds >= Math.round(rule.minutes * 60) ? `overlap ${o} ≥ ${rule.minutes} min` : `overlap ${o} < ${rule.minutes} min`;
+    case 'duration': {
+      // These depend on the overlap alone, and a trace explains hundreds of pairs with the same few overlaps.
+      let texts = reasons.get(rule);
+      if (!texts) reasons.set(rule, (texts = new Map()));
+      let why = texts.get(v.overlapSeconds);
+      if (why === undefined) {
+        const o = minutes(v.overlapSeconds);
+        why = rule.rule === 'co-presence' ? `co-present ${o}`
+          : v.overlapSeconds >= Math.round(rule.minutes * 60) ? `overlap ${o} ≥ ${rule.minutes} min` : `overlap ${o} < ${rule.minutes} min`;
+        if (texts.size >= 100_000) texts.clear();
+        texts.set(v.overlapSeconds, why);
+      }
+      return why;
+    }
     case 'same-room': {
+      const o = minutes(v.overlapSeconds);
       if (v.category === 'close' && a.sub) return `same room ${a.sub.text}, ${o}`;
       const why = a.sub && b.sub ? `other room (${a.sub.text} / ${b.sub.text})` : 'same hotel, room unknown';
       return `${why}, ${o}`;
     }
     case 'vehicle-rows': {
       if (v.seatDistance === undefined) {
+        const o = minutes(v.overlapSeconds);
         return v.category === 'close' ? `seat unknown, on board together ${o} ≥ ${rule.withoutSeatMinutes} min` : `seat unknown, on board together ${o}`;
       }
       const where = rule.sameCarriage && a.sub ? `carriage ${a.sub.carriage}, ` : '';

@@ -380,9 +380,28 @@ function optNumber(v: SqlValue | undefined): number | undefined {
   return v === null || v === undefined ? undefined : Number(v);
 }
 
+/**
+ * The optional fields of a row: each named text column that is not null as a string, each named
+ * number column as a number, under the field names given (null columns are left out, not undefined).
+ */
+function optionalFields(r: Record<string, SqlValue>, texts: Record<string, string>, numbers: Record<string, string> = {}): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [field, column] of Object.entries(texts)) {
+    const v = text(r[column]);
+    if (v !== undefined) out[field] = v;
+  }
+  for (const [field, column] of Object.entries(numbers)) {
+    const v = optNumber(r[column]);
+    if (v !== undefined) out[field] = v;
+  }
+  return out;
+}
+
+const LAT_LON = { lat: 'lat', lon: 'lon' };
+
 function toPresence(r: Record<string, SqlValue>): Presence {
   const flags = Number(r.flags);
-  const p: Presence = {
+  return {
     idKind: String(r.id_kind) as IdKind,
     idValue: String(r.id_value),
     placeKind: String(r.place_kind) as PlaceKind,
@@ -391,51 +410,27 @@ function toPresence(r: Record<string, SqlValue>): Presence {
     end: Number(r.end),
     dateOnly: (flags & 1) !== 0,
     pointEvent: (flags & 2) !== 0,
+    ...optionalFields(r, { sub: 'sub', source: 'source' }, LAT_LON),
   };
-  const sub = text(r.sub);
-  if (sub !== undefined) p.sub = sub;
-  const lat = optNumber(r.lat);
-  if (lat !== undefined) p.lat = lat;
-  const lon = optNumber(r.lon);
-  if (lon !== undefined) p.lon = lon;
-  const source = text(r.source);
-  if (source !== undefined) p.source = source;
-  return p;
 }
 
 function toLink(r: Record<string, SqlValue>): IdentityLink {
-  const l: IdentityLink = { aKind: String(r.a_kind) as IdKind, aValue: String(r.a_value), bKind: String(r.b_kind) as IdKind, bValue: String(r.b_value) };
-  const source = text(r.source);
-  if (source !== undefined) l.source = source;
-  return l;
+  return {
+    aKind: String(r.a_kind) as IdKind, aValue: String(r.a_value), bKind: String(r.b_kind) as IdKind, bValue: String(r.b_value),
+    ...optionalFields(r, { source: 'source' }),
+  };
 }
 
 function toPerson(r: Record<string, SqlValue>): PersonRecord {
-  const p: PersonRecord = { idKind: String(r.id_kind) as IdKind, idValue: String(r.id_value) };
-  const name = text(r.name);
-  if (name !== undefined) p.name = name;
-  const address = text(r.address);
-  if (address !== undefined) p.address = address;
-  const lat = optNumber(r.lat);
-  if (lat !== undefined) p.lat = lat;
-  const lon = optNumber(r.lon);
-  if (lon !== undefined) p.lon = lon;
-  const j = text(r.jurisdiction);
-  if (j !== undefined) p.jurisdiction = j;
-  return p;
+  return {
+    idKind: String(r.id_kind) as IdKind, idValue: String(r.id_value),
+    ...optionalFields(r, { name: 'name', address: 'address', jurisdiction: 'jurisdiction' }, LAT_LON),
+  };
 }
 
 function toPlace(r: Record<string, SqlValue>): PlaceRecord {
-  const p: PlaceRecord = { placeKind: String(r.place_kind) as PlaceKind, placeId: String(r.place_id) };
-  const name = text(r.name);
-  if (name !== undefined) p.name = name;
-  const lat = optNumber(r.lat);
-  if (lat !== undefined) p.lat = lat;
-  const lon = optNumber(r.lon);
-  if (lon !== undefined) p.lon = lon;
-  const j = text(r.jurisdiction);
-  if (j !== undefined) p.jurisdiction = j;
-  const c = text(r.category);
-  if (c !== undefined) p.category = c;
-  return p;
+  return {
+    placeKind: String(r.place_kind) as PlaceKind, placeId: String(r.place_id),
+    ...optionalFields(r, { name: 'name', jurisdiction: 'jurisdiction', category: 'category' }, LAT_LON),
+  };
 }

@@ -39,73 +39,67 @@ export function personOf(groups: IdentityGroups, ident: number): number {
   return groups.personOf ? groups.personOf(ident) : groups.groupOf(ident)[0] ?? ident;
 }
 
+/** A record clipped to the window, with what identifies the stored record. */
+interface RawRecord {
+  p: Piece;
+  /** Seat or room text ('' for none), compared when person and place are equal. */
+  subKey: string;
+  ident: number;
+  rawStart: number;
+  rawEnd: number;
+}
+
 /**
  * Merges records into pieces: duplicates removed, clipped to [from, to), then per (person, place,
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
  */
 export function mergePieces(records: readonly Candidate[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
   // Grouped by person first: most people have one or two records here, so most groups need no sort.
-  // A group is the index of its one piece until a second arrives (no array, no wrapper per record).
-  const pieces: Piece[] = [];
-  const source: number[] = [];
-  const byPerson = new Map<number, number | number[]>();
-  for (let i = 0; i < records.length; i++) {
-    const c = records[i];
+  const byPerson = new Map<number, RawRecord[]>();
+  for (const c of records) {
     const start = c.start > from ? c.start : from;
     const end = c.end < to ? c.end : to;
     if (end <= start) continue;
     const person = personOf(groups, c.ident);
     if (skip?.(person)) continue;
-    const k = pieces.length;
-    pieces.push({ person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined });
-    source.push(i);
+    const r: RawRecord = {
+      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined },
+      subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end,
+    };
     const g = byPerson.get(person);
-    if (g === undefined) byPerson.set(person, k);
-    else if (typeof g === 'number') byPerson.set(person, [g, k]);
-    else g.push(k);
+    if (g) g.push(r);
+    else byPerson.set(person, [r]);
   }
   const out: Piece[] = [];
-  const subKey = (k: number): string => pieces[k].sub?.text ?? '';
-  const order = (x: number, y: number): number => {
-    const a = pieces[x];
-    const b = pieces[y];
-    const ra = records[source[x]];
-    const rb = records[source[y]];
-    const sa = subKey(x);
-    const sb = subKey(y);
-    return a.place - b.place || (sa === sb ? 0 : sa < sb ? -1 : 1)
-      || a.start - b.start || a.end - b.end || ra.ident - rb.ident || ra.start - rb.start || ra.end - rb.end || a.flags - b.flags;
-  };
-  for (const g of byPerson.values()) {
-    if (typeof g === 'number') {
-      out.push(pieces[g]);
+  for (const raw of byPerson.values()) {
+    if (raw.length === 1) {
+      out.push(raw[0].p);
       continue;
     }
-    g.sort(order);
-    let prev = -1;
+    raw.sort((x, y) => {
+      const a = x.p;
+      const b = y.p;
+      return a.place - b.place || (x.subKey === y.subKey ? 0 : x.subKey < y.subKey ? -1 : 1)
+        || a.start - b.start || a.end - b.end || x.ident - y.ident || x.rawStart - y.rawStart || x.rawEnd - y.rawEnd || a.flags - b.flags;
+    });
+    let prev: RawRecord | undefined;
     let last: Piece | undefined;
     let lastSub = '';
-    for (const k of g) {
-      const p = pieces[k];
-      const r = records[source[k]];
-      const sub = subKey(k);
+    for (const r of raw) {
+      const p = r.p;
       // The same stored record read twice (it overlapped two query windows) counts once.
-      if (prev >= 0) {
-        const q = records[source[prev]];
-        const same = q.ident === r.ident && q.start === r.start && q.end === r.end && pieces[prev].place === p.place
-          && q.flags === r.flags && subKey(prev) === sub;
-        prev = k;
-        if (same) continue;
-      }
-      prev = k;
-      if (last && last.place === p.place && lastSub === sub && p.start <= last.end) {
+      const same = prev && prev.ident === r.ident && prev.rawStart === r.rawStart && prev.rawEnd === r.rawEnd && prev.p.place === p.place
+        && prev.p.flags === p.flags && prev.subKey === r.subKey;
+      prev = r;
+      if (same) continue;
+      if (last && last.place === p.place && lastSub === r.subKey && p.start <= last.end) {
         if (p.end > last.end) last.end = p.end;
         last.flags |= p.flags;
         last.dateOnly ||= p.dateOnly;
         last.records += 1;
       } else {
         last = p;
-        lastSub = sub;
+        lastSub = r.subKey;
         out.push(p);
       }
     }
@@ -186,32 +180,32 @@ export function bestCategory(hits: readonly PairHit[]): Category {
  */
 export function decideContacts(first: Map<number, PairHit[]>, second: Map<number, Map<number, PairHit[]>>): ContactDraft[] {
   const out: ContactDraft[] = [];
-  const firstClose = new Set<number>();
-  for (const [person, hits] of first) {
-    if (bestCategory(hits) === 'close') firstClose.add(person);
-  }
-  const persons = new Set<number>([...first.keys(), ...second.keys()]);
-  for (const person of persons) {
-    const h1 = first.get(person);
-    if (h1 && firstClose.has(person)) {
-      out.push({ person, degree: 1, category: 'close', hits: [...h1].sort(compareHits) });
-      continue;
-    }
-    const vias = second.get(person);
-    if (vias && vias.size) {
-      let bestVia = -1;
-      let bestStart = Infinity;
-      for (const [via, hits] of vias) {
-        const start = Math.min(...hits.map(hitStart));
-        if (start < bestStart || (start === bestStart && via < bestVia)) {
-          bestStart = start;
-          bestVia = via;
-        }
+  const sorted = (hits: readonly PairHit[]): PairHit[] => (hits.length < 2 ? [...hits] : [...hits].sort(compareHits));
+  const secondary = (person: number, vias: Map<number, PairHit[]>): ContactDraft => {
+    let bestVia = -1;
+    let bestStart = Infinity;
+    for (const [via, hits] of vias) {
+      let start = Infinity;
+      for (const h of hits) {
+        const t = hitStart(h);
+        if (t < start) start = t;
       }
-      out.push({ person, degree: 2, category: 'secondary', via: bestVia, hits: [...(vias.get(bestVia) ?? [])].sort(compareHits) });
-      continue;
+      if (start < bestStart || (start === bestStart && via < bestVia)) {
+        bestStart = start;
+        bestVia = via;
+      }
     }
-    if (h1) out.push({ person, degree: 1, category: bestCategory(h1), hits: [...h1].sort(compareHits) });
+    return { person, degree: 2, category: 'secondary', via: bestVia, hits: sorted(vias.get(bestVia) ?? []) };
+  };
+  // First-degree persons first, then those met only through a close contact (the order they were found in).
+  for (const [person, h1] of first) {
+    const best = bestCategory(h1);
+    const vias = best === 'close' ? undefined : second.get(person);
+    if (vias && vias.size) out.push(secondary(person, vias));
+    else out.push({ person, degree: 1, category: best, hits: sorted(h1) });
+  }
+  for (const [person, vias] of second) {
+    if (!first.has(person) && vias.size) out.push(secondary(person, vias));
   }
   return out;
 }
@@ -227,6 +221,7 @@ export function firstCloseExposure(hits: readonly PairHit[]): number {
 const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 /** `YYYY-MM-DDT` per UTC day number: a trace's times fall on a handful of days. */
 const dayPrefix = new Map<number, string>();
+const lastDay = { day: -1, prefix: '' };
 
 /**
  * ISO 8601 UTC of epoch seconds, the same text as `Date#toISOString` (milliseconds always .000):
@@ -236,10 +231,17 @@ const dayPrefix = new Map<number, string>();
 export function isoSeconds(t: number): string {
   if (!Number.isInteger(t) || t < 0) return new Date(t * 1000).toISOString();
   const day = Math.floor(t / 86_400);
-  let prefix = dayPrefix.get(day);
-  if (prefix === undefined) {
-    prefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
-    if (dayPrefix.size < 100_000) dayPrefix.set(day, prefix);
+  let prefix: string | undefined;
+  // Consecutive times mostly fall on the same day: one remembered day before the map.
+  if (day === lastDay.day) prefix = lastDay.prefix;
+  else {
+    prefix = dayPrefix.get(day);
+    if (prefix === undefined) {
+      prefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+      if (dayPrefix.size < 100_000) dayPrefix.set(day, prefix);
+    }
+    lastDay.day = day;
+    lastDay.prefix = prefix;
   }
   const sec = t - day * 86_400;
   const h = (sec / 3600) | 0;

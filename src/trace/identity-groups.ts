@@ -6,6 +6,9 @@ import type { IdentityGroups, TraceDictionary } from './candidate-source.ts';
 import type { IdentityLink } from '../domain/formats.ts';
 import { idKey } from '../domain/formats.ts';
 
+/** Identifier ids past this are kept in the array's hash form (an array that long would be mostly holes). */
+const DENSE_MAX = 1 << 26;
+
 /** Union-find over identifier keys, then mapped to dictionary ids. */
 export class LinkedIdentityGroups implements IdentityGroups {
   /** Group per identifier dictionary id (dense small integers: an array, not a hash map); absent for one-identifier persons. */
@@ -25,6 +28,8 @@ export class LinkedIdentityGroups implements IdentityGroups {
       if ('extra' in m && m.extra.length) this.extras.set(sorted[0], [...m.extra]);
       if (sorted.length < 2) continue;
       for (const id of sorted) {
+        // Grown in order, so the array stays a flat array (not a hash table) whatever order ids come in.
+        if (Number.isInteger(id) && id >= 0 && id < DENSE_MAX) while (this.groups.length <= id) this.groups.push(undefined);
         if (this.groups[id] === undefined) this.linked++;
         this.groups[id] = sorted;
       }

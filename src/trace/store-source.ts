@@ -59,24 +59,49 @@ export class StoreCandidateSource implements CandidateSource {
   }
 }
 
+/** Ids past this go to a hash map: an array that long would be mostly holes. */
+const DENSE_MAX = 1 << 26;
+
+/**
+ * Names by dictionary id: a packed array grown in order (so the engine keeps it a flat array, not a
+ * hash table, however the ids arrive), with a map for ids too large for it.
+ */
+class DenseNames {
+  private readonly dense: (string | undefined)[] = [];
+  private readonly sparse = new Map<number, string>();
+
+  get(id: number): string | undefined {
+    return id >= 0 && id < this.dense.length ? this.dense[id] : this.sparse.get(id);
+  }
+
+  set(id: number, name: string): void {
+    if (Number.isInteger(id) && id >= 0 && id < DENSE_MAX) {
+      while (this.dense.length <= id) this.dense.push(undefined);
+      this.dense[id] = name;
+    } else {
+      this.sparse.set(id, name);
+    }
+  }
+}
+
 /**
  * Names from a store, cached: dictionary ids never change meaning, so a cache is never stale. The
  * ids are small dense integers, so the names sit in arrays indexed by id (one memory read per name,
  * where a hash map with a million entries costs several).
  */
 export class CachedDictionary implements TraceDictionary {
-  private readonly idents: (string | undefined)[] = [];
-  private readonly places: (string | undefined)[] = [];
+  private readonly idents = new DenseNames();
+  private readonly places = new DenseNames();
   private readonly ids = new Map<string, number>();
   constructor(private readonly store: TraceDictionary) {}
 
-  private async lookup(ids: readonly number[], cache: (string | undefined)[], load: (ids: number[]) => Promise<string[]>): Promise<string[]> {
-    const missing = [...new Set(ids.filter((i) => cache[i] === undefined))];
+  private async lookup(ids: readonly number[], cache: DenseNames, load: (ids: number[]) => Promise<string[]>): Promise<string[]> {
+    const missing = [...new Set(ids.filter((i) => cache.get(i) === undefined))];
     if (missing.length) {
       const names = await load(missing);
-      missing.forEach((id, i) => (cache[id] = names[i]));
+      missing.forEach((id, i) => cache.set(id, names[i]));
     }
-    return ids.map((i) => cache[i] ?? '');
+    return ids.map((i) => cache.get(i) ?? '');
   }
 
   /**
@@ -84,13 +109,13 @@ export class CachedDictionary implements TraceDictionary {
    * traces never wait on the store for names.
    */
   async preload(identIds: Iterable<number>, placeIds: Iterable<number>, batch = 20_000): Promise<void> {
-    const fill = async (ids: number[], cache: (string | undefined)[], load: (ids: number[]) => Promise<string[]>, byKey?: Map<string, number>): Promise<void> => {
+    const fill = async (ids: number[], cache: DenseNames, load: (ids: number[]) => Promise<string[]>, byKey?: Map<string, number>): Promise<void> => {
       for (let i = 0; i < ids.length; i += batch) {
-        const part = ids.slice(i, i + batch).filter((id) => cache[id] === undefined);
+        const part = ids.slice(i, i + batch).filter((id) => cache.get(id) === undefined);
         if (!part.length) continue;
         const names = await load(part);
         part.forEach((id, k) => {
-          cache[id] = names[k];
+          cache.set(id, names[k]);
           byKey?.set(names[k], id);
         });
       }
@@ -100,11 +125,11 @@ export class CachedDictionary implements TraceDictionary {
   }
 
   knownIdentifierKey(id: number): string | undefined {
-    return this.idents[id];
+    return this.idents.get(id);
   }
 
   knownPlaceKey(id: number): string | undefined {
-    return this.places[id];
+    return this.places.get(id);
   }
 
   identifierKeys(ids: readonly number[]): Promise<string[]> {

@@ -33,8 +33,21 @@ function zoneOffsetMs(utcMs: number, timeZone: string): number {
   return asUtc - Math.floor(utcMs / 1000) * 1000;
 }
 
+/** Local midnights already worked out: a zone's offsets do not change while the process runs, and every trace asks for a few. */
+const midnights = new Map<string, number>();
+
 /** Epoch seconds of local midnight starting `YYYY-MM-DD` (+ `addDays`) in the time zone. */
 export function localMidnight(date: string, timeZone: string, addDays = 0): number {
+  const key = `${timeZone}|${date}|${addDays}`;
+  const known = midnights.get(key);
+  if (known !== undefined) return known;
+  const t = computeLocalMidnight(date, timeZone, addDays);
+  if (midnights.size >= 100_000) midnights.clear();
+  midnights.set(key, t);
+  return t;
+}
+
+function computeLocalMidnight(date: string, timeZone: string, addDays: number): number {
   const m = DATE.exec(date);
   if (!m) throw new TraceRequestError(`"${date}" is not a date (expected YYYY-MM-DD)`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];

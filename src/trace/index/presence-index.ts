@@ -302,8 +302,13 @@ export class PresenceIndex {
       // A row overlapping [from, to) starts before `to` and no earlier than from - (longest duration here).
       const lo = lowerBound(s.start, a, b, Math.max(0, from - s.maxDur[place]));
       const hi = lowerBound(s.start, lo, b, to);
-      for (let j = lo; j < hi; j++) {
-        if (s.end[j] > from) out.push(this.candidate(place, s.ident[j], s.start[j], s.end[j], s.sub[j], s.flags[j]));
+      if (lo < hi) {
+        // Every row here is at this one place: its kind is looked up once, not per row.
+        const placeKind = this.placeKind(place);
+        const { ident, start, end, sub, flags } = s;
+        for (let j = lo; j < hi; j++) {
+          if (end[j] > from) out.push({ ident: ident[j], place, placeKind, start: start[j], end: end[j], sub: this.subs[sub[j]] ?? null, flags: flags[j] });
+        }
       }
     }
     const tailRows = this.tailByPlace.get(place);
