@@ -117,10 +117,10 @@ async function measure(city: OutbreakCity, url: string, c: BenchCase, cleanup: (
   let locateMs = 0;
   const inner = presenceWhereabouts(city.presence);
   const whereabouts: Whereabouts = {
-    async locate(people) {
+    async locate(people, seenAt) {
       const t = performance.now();
       try {
-        return await inner.locate(people);
+        return await inner.locate(people, seenAt);
       } finally {
         locateMs += performance.now() - t;
       }

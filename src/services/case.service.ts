@@ -76,7 +76,17 @@ export function contactsFromTrace(result: TraceResult): ContactInput[] {
         pairs: c.evidence.slice(0, MAX_EVIDENCE_PAIRS),
         morePairs: Math.max(0, c.evidence.length - MAX_EVIDENCE_PAIRS),
       },
+      seenAt: placesSeenAt(c),
     }));
+}
+
+/**
+ * The places of a contact's own presences in the evidence, latest first and each once: where the
+ * trace last saw them, so locating them needs no scan of their presences.
+ */
+function placesSeenAt(c: TraceResult['contacts'][number]): string[] {
+  const seen = [...c.evidence].sort((a, b) => (a.contact.end < b.contact.end ? 1 : a.contact.end > b.contact.end ? -1 : 0));
+  return [...new Set(seen.map((e) => e.contact.place))];
 }
 
 function checkIds(ids: readonly string[], field = 'ids'): string[] {

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import {
   dueEscalationLevel, InvalidTransitionError, transition, type CommandAction, type CommandState,
 } from '../domain/command.ts';
-import { parseIdKey } from '../domain/formats.ts';
+import { parseIdKey, type PlaceRecord } from '../domain/formats.ts';
 import type { Actor, JurisdictionTree } from '../domain/jurisdiction.ts';
 import { deadlineOf, matchPushRule, type PushRuleSet } from '../domain/sla.ts';
 import type { PresenceStore } from '../stores/presence/presence-store.ts';
@@ -35,17 +35,33 @@ export interface Location {
 
 /** Looks people up in the data plane: residence first, else where they were last seen. */
 export interface Whereabouts {
-  /** For each person (their `kind:value` identifiers), their location, or null when nothing is known. */
-  locate(people: readonly (readonly string[])[]): Promise<(Location | null)[]>;
+  /**
+   * For each person (their `kind:value` identifiers), their location, or null when nothing is known.
+   * `seenAt[i]`, when given, lists places (`kind:id`) where person i is already known to have been,
+   * latest first (a trace's evidence): their last known location is taken from these before any read
+   * of the person's presences, which on a large store is a scan.
+   */
+  locate(people: readonly (readonly string[])[], seenAt?: readonly (readonly string[] | undefined)[]): Promise<(Location | null)[]>;
+}
+
+/** How many of a person's most recent places are tried for one with a position. */
+const RECENT_PLACES = 20;
+
+/** A place's location when it has one (an explicit jurisdiction or coordinates). */
+function placeLocation(pl: PlaceRecord | undefined): Location | null {
+  if (!pl || !(pl.jurisdiction || (pl.lat !== undefined && pl.lon !== undefined))) return null;
+  return { basis: 'last_seen', jurisdiction: pl.jurisdiction, lat: pl.lat, lon: pl.lon };
 }
 
 /**
- * Whereabouts from the presence store: people.csv residence, else the latest presence with a position
- * or at a place with a known position. Three reads for the whole batch, however many people.
+ * Whereabouts from the presence store: people.csv residence, else the latest known place with a
+ * position — from the caller's `seenAt` places when given, else from the person's presences. At most
+ * four reads for the whole batch, however many people; none of the person's presences when every
+ * unplaced person comes with places.
  */
 export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
   return {
-    async locate(people) {
+    async locate(people, seenAt) {
       const all = [...new Set(people.flat())];
       const records = all.length ? await presence.people(all) : [];
       const byId = new Map<string, (typeof records)[number]>();
@@ -54,6 +70,21 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
         const home = ids.map((id) => byId.get(id)).find((r) => r && (r.jurisdiction || (r.lat !== undefined && r.lon !== undefined)));
         return home ? { basis: 'residence', jurisdiction: home.jurisdiction, lat: home.lat, lon: home.lon } : null;
       });
+      // Places the caller already knows (a trace's evidence): one read of those places, no presence scan.
+      const hinted = people.map((_, i) => (out[i] ? [] : (seenAt?.[i] ?? []).slice(0, RECENT_PLACES)));
+      const hintKeys = [...new Set(hinted.flat())];
+      if (hintKeys.length) {
+        const byPlace = new Map((await presence.places(hintKeys)).map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
+        hinted.forEach((keys, i) => {
+          for (const k of keys) {
+            const loc = placeLocation(byPlace.get(k));
+            if (loc) {
+              out[i] = loc;
+              return;
+            }
+          }
+        });
+      }
       const unplaced = people.flatMap((ids, i) => (out[i] ? [] : ids));
       if (!unplaced.length) return out;
       // Last known location of everyone without a residence, in one read of their presences.
@@ -69,7 +100,7 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
       const candidates = people.map((ids, i) => {
         if (out[i]) return [];
         // Latest first; the few most recent places are enough to find one with a position.
-        const mine = ids.flatMap((id) => latest.get(id) ?? []).sort((a, b) => b.start - a.start).slice(0, 20);
+        const mine = ids.flatMap((id) => latest.get(id) ?? []).sort((a, b) => b.start - a.start).slice(0, RECENT_PLACES);
         for (const p of mine) placeKeys.add(`${p.placeKind}:${p.placeId}`);
         return mine;
       });
@@ -81,9 +112,9 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
             out[i] = { basis: 'last_seen', lat: p.lat, lon: p.lon };
             return;
           }
-          const pl = byPlace.get(`${p.placeKind}:${p.placeId}`);
-          if (pl && (pl.jurisdiction || (pl.lat !== undefined && pl.lon !== undefined))) {
-            out[i] = { basis: 'last_seen', jurisdiction: pl.jurisdiction, lat: pl.lat, lon: pl.lon };
+          const loc = placeLocation(byPlace.get(`${p.placeKind}:${p.placeId}`));
+          if (loc) {
+            out[i] = loc;
             return;
           }
         }

@@ -25,6 +25,11 @@ export interface ContactInput {
   /** 0–100. */
   risk: number;
   evidence: unknown;
+  /**
+   * Places (`kind:id`) where the person is known to have been, latest first — a trace's evidence. Their
+   * last known location is taken from these before the data plane reads their presences.
+   */
+  seenAt?: string[];
 }
 
 /** What recording a batch of contacts did. */
@@ -52,7 +57,7 @@ export class LeadService {
   async locate(contacts: readonly ContactInput[], caseUnit: string | null): Promise<Map<string, { unit: string; basis: string }>> {
     const tree = await this.jurisdictions.tree();
     const keys = contacts.map((c) => personKeyOf(c.ids));
-    const located = await this.whereabouts.locate(contacts.map((c) => c.ids));
+    const located = await this.whereabouts.locate(contacts.map((c) => c.ids), contacts.map((c) => c.seenAt));
     const out = new Map<string, { unit: string; basis: string }>();
     keys.forEach((k, i) => out.set(k, unitFor(tree, located[i], caseUnit)));
     return out;
