@@ -55,6 +55,12 @@ export interface CandidateSource {
    * place within [from, to). When absent the tracer calls `presencesOf` then `presencesAt`.
    */
   firstDegree?(idents: readonly number[], from: number, to: number): Promise<FirstDegreeRead>;
+  /**
+   * Optional: `firstDegree` for several people at once (the close contacts of a case, for the second
+   * degree), in one round trip. Each read's identifiers belong to a different person (disjoint sets);
+   * a read whose window is empty gets an empty answer. A store that pays per query implements it.
+   */
+  firstDegreeMany?(reads: readonly { idents: readonly number[]; from: number; to: number }[]): Promise<FirstDegreeRead[]>;
 }
 
 /** Names of dictionary ids, for the output. The presence store satisfies it. */

@@ -71,16 +71,29 @@ export class Tracer implements TraceService {
     if (degree === 2) {
       const close = [...first.entries()].filter(([, hits]) => hits.some((h) => h.verdict.category === 'close')).sort((a, b) => a[0] - b[0]);
       const closeSet = new Set(close.map(([p]) => p));
-      for (const [contact, hits] of close) {
+      // The case and its close contacts stay first-degree whatever else they met: no need to merge their records.
+      const alreadyContact = (p: number): boolean => p === casePerson || closeSet.has(p);
+      // A store that pays per query reads every close contact's side in one round trip.
+      const batched = source.firstDegreeMany
+        ? await source.firstDegreeMany(close.map(([contact, hits]) => ({ idents: groups.groupOf(contact), from: firstCloseExposure(hits), to: w.now })))
+        : undefined;
+      for (const [i, [contact, hits]] of close.entries()) {
         const from = firstCloseExposure(hits);
         const to = w.now;
         if (!(from < to)) continue;
-        const theirs = mergePieces(await source.presencesOf(groups.groupOf(contact), from, to), from, to, groups);
-        if (!theirs.length) continue;
-        // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
-        const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
-        // The case and its close contacts stay first-degree whatever else they met: no need to merge their records.
-        const met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, (p) => p === casePerson || closeSet.has(p));
+        let theirs: Piece[];
+        let met: Piece[];
+        if (batched) {
+          theirs = mergePieces(batched[i].trajectory, from, to, groups);
+          if (!theirs.length) continue;
+          met = mergePieces(batched[i].candidates, from, to, groups, alreadyContact);
+        } else {
+          theirs = mergePieces(await source.presencesOf(groups.groupOf(contact), from, to), from, to, groups);
+          if (!theirs.length) continue;
+          // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
+          const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
+          met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, alreadyContact);
+        }
         for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
           let vias = second.get(person);
           if (!vias) second.set(person, (vias = new Map()));
