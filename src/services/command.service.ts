@@ -12,6 +12,8 @@ import { parseIdKey, type PlaceRecord } from '../domain/formats.ts';
 import type { Actor, JurisdictionTree } from '../domain/jurisdiction.ts';
 import { deadlineOf, matchPushRule, type PushRuleSet } from '../domain/sla.ts';
 import type { PresenceStore } from '../stores/presence/presence-store.ts';
+import type { TraceResult, TraceService } from '../trace/types.ts';
+import { TraceRequestError } from '../trace/window.ts';
 import type {
   CommandEventRecord, CommandFilter, CommandRecord, LeadRecord, RecordsOps, RecordsStore,
 } from '../stores/records/records-store.ts';
@@ -41,7 +43,37 @@ export interface Whereabouts {
    * latest first (a trace's evidence): their last known location is taken from these before any read
    * of the person's presences, which on a large store is a scan.
    */
-  locate(people: readonly (readonly string[])[], seenAt?: readonly (readonly string[] | undefined)[]): Promise<(Location | null)[]>;
+  locate(
+    people: readonly (readonly string[])[],
+    seenAt?: readonly (readonly string[] | undefined)[],
+    recent?: RecentPlaces,
+  ): Promise<(Location | null)[]>;
+}
+
+/**
+ * Places (`kind:id`) where a person was recently, latest first, from a source faster than reading their
+ * presences from the store (the tracer's in-memory index); an empty list when it knows none.
+ */
+export type RecentPlaces = (ids: readonly string[]) => Promise<string[]>;
+
+/**
+ * Recent places from a tracer: the person's own trajectory over the lookback window ending now, which
+ * the tracer reads from its in-memory index instead of scanning the presence store.
+ */
+export function tracerRecentPlaces(tracer: TraceService, now: () => Date): RecentPlaces {
+  return async (ids) => {
+    const at = now();
+    let result: TraceResult;
+    try {
+      result = await tracer.trace({ id: ids[0], onset: at.toISOString().slice(0, 10), degree: 1, now: at.getTime() });
+    } catch (err) {
+      // A person the tracer cannot take (e.g. an identifier kind it does not read) is left to the store.
+      if (err instanceof TraceRequestError) return [];
+      throw err;
+    }
+    const latestFirst = [...result.trajectory].sort((a, b) => (a.end < b.end ? 1 : a.end > b.end ? -1 : 0));
+    return [...new Set(latestFirst.map((p) => p.place))];
+  };
 }
 
 /** How many of a person's most recent places are tried for one with a position. */
@@ -61,7 +93,7 @@ function placeLocation(pl: PlaceRecord | undefined): Location | null {
  */
 export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
   return {
-    async locate(people, seenAt) {
+    async locate(people, seenAt, recent) {
       const all = [...new Set(people.flat())];
       const records = all.length ? await presence.people(all) : [];
       const byId = new Map<string, (typeof records)[number]>();
@@ -71,9 +103,9 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
         return home ? { basis: 'residence', jurisdiction: home.jurisdiction, lat: home.lat, lon: home.lon } : null;
       });
       // Places the caller already knows (a trace's evidence): one read of those places, no presence scan.
-      const hinted = people.map((_, i) => (out[i] ? [] : (seenAt?.[i] ?? []).slice(0, RECENT_PLACES)));
-      const hintKeys = [...new Set(hinted.flat())];
-      if (hintKeys.length) {
+      const byHint = async (hinted: readonly (readonly string[])[]): Promise<void> => {
+        const hintKeys = [...new Set(hinted.flat())];
+        if (!hintKeys.length) return;
         const byPlace = new Map((await presence.places(hintKeys)).map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
         hinted.forEach((keys, i) => {
           for (const k of keys) {
@@ -84,6 +116,13 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
             }
           }
         });
+      };
+      await byHint(people.map((_, i) => (out[i] ? [] : (seenAt?.[i] ?? []).slice(0, RECENT_PLACES))));
+      // Still unplaced (e.g. seen only on a metro run, which has no position): their recent places from
+      // the faster source, one person at a time — few people get here.
+      if (recent) {
+        const lists = await Promise.all(people.map(async (ids, i) => (out[i] || !ids.length ? [] : (await recent(ids)).slice(0, RECENT_PLACES))));
+        await byHint(lists);
       }
       const unplaced = people.flatMap((ids, i) => (out[i] ? [] : ids));
       if (!unplaced.length) return out;

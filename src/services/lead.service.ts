@@ -11,7 +11,7 @@ import { matchPushRule, type PushRuleSet } from '../domain/sla.ts';
 import type {
   CaseRecord, CommandEventRecord, CommandRecord, ExposureRecord, LeadFilter, LeadRecord, PersonStatusRecord, RecordsOps, RecordsStore,
 } from '../stores/records/records-store.ts';
-import { newId, unitFor, type CommandService, type Whereabouts } from './command.service.ts';
+import { newId, unitFor, type CommandService, type RecentPlaces, type Whereabouts } from './command.service.ts';
 import type { LoopEvent } from './events.ts';
 import { NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
 
@@ -48,6 +48,8 @@ export class LeadService {
     private readonly whereabouts: Whereabouts,
     private readonly rules: PushRuleSet,
     private readonly now: () => Date = () => new Date(),
+    /** Recent places of people the evidence cannot place (the tracer's index); none without a tracer. */
+    private readonly recent?: RecentPlaces,
   ) {}
 
   /**
@@ -57,7 +59,7 @@ export class LeadService {
   async locate(contacts: readonly ContactInput[], caseUnit: string | null): Promise<Map<string, { unit: string; basis: string }>> {
     const tree = await this.jurisdictions.tree();
     const keys = contacts.map((c) => personKeyOf(c.ids));
-    const located = await this.whereabouts.locate(contacts.map((c) => c.ids), contacts.map((c) => c.seenAt));
+    const located = await this.whereabouts.locate(contacts.map((c) => c.ids), contacts.map((c) => c.seenAt), this.recent);
     const out = new Map<string, { unit: string; basis: string }>();
     keys.forEach((k, i) => out.set(k, unitFor(tree, located[i], caseUnit)));
     return out;

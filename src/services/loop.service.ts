@@ -12,7 +12,7 @@ import { DEFAULT_PUSH_RULES, parsePushRules, type PushRuleSet } from '../domain/
 import type { CaseRecord, RecordsStore } from '../stores/records/records-store.ts';
 import type { TraceService } from '../trace/types.ts';
 import { CaseService, type CaseServiceOptions } from './case.service.ts';
-import { CommandService, NO_WHEREABOUTS, type Whereabouts } from './command.service.ts';
+import { CommandService, NO_WHEREABOUTS, tracerRecentPlaces, type Whereabouts } from './command.service.ts';
 import { EventBus, type LoopEvent } from './events.ts';
 import { FeedbackService } from './feedback.service.ts';
 import { JurisdictionService, LoopInputError, NotFoundError } from './jurisdiction.service.ts';
@@ -177,7 +177,9 @@ export function createLoop(deps: LoopDeps): Loop {
   const whereabouts = deps.whereabouts ?? NO_WHEREABOUTS;
   const jurisdictions = new JurisdictionService(deps.store, bus);
   const commands = new CommandService(deps.store, bus, jurisdictions, rules, now);
-  const leads = new LeadService(deps.store, jurisdictions, commands, whereabouts, rules, now);
+  // Contacts a trace's evidence cannot place are looked up in the tracer's index, not by a store scan.
+  const recent = deps.tracer ? tracerRecentPlaces(deps.tracer, now) : undefined;
+  const leads = new LeadService(deps.store, jurisdictions, commands, whereabouts, rules, now, recent);
   const cases = new CaseService(deps.store, bus, jurisdictions, leads, whereabouts, deps.tracer ?? null, deps.trace ?? {}, now);
   const feedback = new FeedbackService(deps.store, bus, jurisdictions, commands, leads, cases, now);
   const status = new LoopService(deps.store, jurisdictions, feedback, bus);
