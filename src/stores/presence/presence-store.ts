@@ -97,6 +97,19 @@ export interface PresenceChunk {
   flags: Uint8Array;
 }
 
+/** A zero-filled chunk of `n` presences, for adapters to fill. */
+export function allocPresenceChunk(n: number): PresenceChunk {
+  return {
+    length: n,
+    ident: new Uint32Array(n),
+    place: new Uint32Array(n),
+    start: new Uint32Array(n),
+    end: new Uint32Array(n),
+    sub: new Uint32Array(n),
+    flags: new Uint8Array(n),
+  };
+}
+
 /** Presence with the store's dictionary ids, as returned by the per-person and per-place reads. */
 export interface StoredPresence extends Presence {
   /** The identifier's dictionary id, as in scan chunks. */

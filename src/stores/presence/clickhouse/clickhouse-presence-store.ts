@@ -30,6 +30,7 @@ import type {
   StoreStats,
   StoredPresence,
 } from '../presence-store.ts';
+import { allocPresenceChunk } from '../presence-store.ts';
 import {
   connectClickHouse,
   parseClickHouseUrl,
@@ -401,7 +402,7 @@ WHERE cluster = ${sqlString(target.cluster)} AND replica_num = 1 ORDER BY shard_
       }
       if (p.end < p.start) throw new Error(`presence ${i + 1} of the batch: end is before start`);
     });
-    if (rows.length === 0) return options.returnChunk ? { inserted: 0, duplicates: 0, chunk: emptyChunk(0) } : { inserted: 0, duplicates: 0 };
+    if (rows.length === 0) return options.returnChunk ? { inserted: 0, duplicates: 0, chunk: allocPresenceChunk(0) } : { inserted: 0, duplicates: 0 };
     return this.mutex.run(async () => {
       const identKeys = rows.map((p) => `${p.idKind}:${p.idValue}`);
       const placeKeys = rows.map((p) => `${p.placeKind}:${p.placeId}`);
@@ -476,7 +477,7 @@ LIMIT 1 BY row_key`);
   }
 
   private async readChunk(conn: ClickHouseConnection, sql: string, size: number): Promise<PresenceChunk> {
-    const chunk = emptyChunk(size);
+    const chunk = allocPresenceChunk(size);
     let n = 0;
     for await (const line of conn.lines(sql)) {
       const f = line.split('\t');
@@ -778,7 +779,7 @@ LIMIT 1 BY row_key`)));
   }
 
   async *scan(chunkSize = 1 << 20): AsyncIterable<PresenceChunk> {
-    let chunk = emptyChunk(chunkSize);
+    let chunk = allocPresenceChunk(chunkSize);
     let n = 0;
     for await (const line of this.conn.lines(`SELECT ident, place, start_s, end_s, sub, flags FROM ${this.tables.presences}`)) {
       const f = line.split('\t');
@@ -790,7 +791,7 @@ LIMIT 1 BY row_key`)));
       chunk.flags[n] = num(f[5]);
       if (++n === chunkSize) {
         yield chunk;
-        chunk = emptyChunk(chunkSize);
+        chunk = allocPresenceChunk(chunkSize);
         n = 0;
       }
     }
@@ -927,21 +928,10 @@ function assign<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undef
   if (v !== undefined) o[k] = v;
 }
 
-function emptyChunk(n: number): PresenceChunk {
-  return {
-    length: n,
-    ident: new Uint32Array(n),
-    place: new Uint32Array(n),
-    start: new Uint32Array(n),
-    end: new Uint32Array(n),
-    sub: new Uint32Array(n),
-    flags: new Uint8Array(n),
-  };
-}
 
 function concatChunks(parts: readonly PresenceChunk[], n: number): PresenceChunk {
   if (parts.length === 1) return parts[0];
-  const out = emptyChunk(n);
+  const out = allocPresenceChunk(n);
   let off = 0;
   for (const c of parts) {
     out.ident.set(c.ident.subarray(0, c.length), off);

@@ -22,7 +22,7 @@ import type {
   StoreStats,
   StoredPresence,
 } from '../presence-store.ts';
-import { PRESENCE_STAGING_COLUMNS } from '../presence-store.ts';
+import { allocPresenceChunk, PRESENCE_STAGING_COLUMNS } from '../presence-store.ts';
 
 /** Raised when another process holds the DuckDB file: DuckDB allows one writing process per file. */
 export class PresenceStoreBusyError extends Error {
@@ -561,7 +561,7 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
     const conn = await this.instance.connect();
     try {
       const result = await conn.stream('SELECT ident, place, start, "end", sub, flags FROM presences');
-      let chunk = allocChunk(chunkSize);
+      let chunk = allocPresenceChunk(chunkSize);
       let n = 0;
       for (;;) {
         const dc = await result.fetchChunk();
@@ -577,7 +577,7 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
           off += take;
           if (n === chunkSize) {
             yield chunk;
-            chunk = allocChunk(chunkSize);
+            chunk = allocPresenceChunk(chunkSize);
             targets.splice(0, 6, chunk.ident, chunk.place, chunk.start, chunk.end, chunk.sub, chunk.flags);
             n = 0;
           }
@@ -807,7 +807,7 @@ function copyInto(target: Uint32Array | Uint8Array, at: number, source: ColumnDa
 
 /** Reads `count` rows of `ident, place, start, end, sub, flags` into one column chunk. */
 async function readChunk(conn: DuckDBConnection, sql: string, count: number): Promise<PresenceChunk> {
-  const chunk = allocChunk(count);
+  const chunk = allocPresenceChunk(count);
   const targets = [chunk.ident, chunk.place, chunk.start, chunk.end, chunk.sub, chunk.flags];
   const result = await conn.stream(sql);
   let n = 0;
@@ -821,20 +821,9 @@ async function readChunk(conn: DuckDBConnection, sql: string, count: number): Pr
   return n === count ? chunk : sliceChunk(chunk, n);
 }
 
-function allocChunk(n: number): PresenceChunk {
-  return {
-    length: n,
-    ident: new Uint32Array(n),
-    place: new Uint32Array(n),
-    start: new Uint32Array(n),
-    end: new Uint32Array(n),
-    sub: new Uint32Array(n),
-    flags: new Uint8Array(n),
-  };
-}
 
 function emptyChunk(): PresenceChunk {
-  return allocChunk(0);
+  return allocPresenceChunk(0);
 }
 
 function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {
