@@ -110,6 +110,19 @@ export function allocPresenceChunk(n: number): PresenceChunk {
   };
 }
 
+/** The first `n` presences of a chunk, as a chunk of its own (copied, so the rest can be freed). */
+export function slicePresenceChunk(c: PresenceChunk, n: number): PresenceChunk {
+  return {
+    length: n,
+    ident: c.ident.slice(0, n),
+    place: c.place.slice(0, n),
+    start: c.start.slice(0, n),
+    end: c.end.slice(0, n),
+    sub: c.sub.slice(0, n),
+    flags: c.flags.slice(0, n),
+  };
+}
+
 /** Presence with the store's dictionary ids, as returned by the per-person and per-place reads. */
 export interface StoredPresence extends Presence {
   /** The identifier's dictionary id, as in scan chunks. */

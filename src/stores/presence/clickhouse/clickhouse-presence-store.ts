@@ -30,7 +30,7 @@ import type {
   StoreStats,
   StoredPresence,
 } from '../presence-store.ts';
-import { allocPresenceChunk } from '../presence-store.ts';
+import { allocPresenceChunk, slicePresenceChunk } from '../presence-store.ts';
 import {
   connectClickHouse,
   parseClickHouseUrl,
@@ -489,7 +489,7 @@ LIMIT 1 BY row_key`);
       chunk.flags[n] = num(f[5]);
       n++;
     }
-    return n === size ? chunk : sliceChunk(chunk, n);
+    return n === size ? chunk : slicePresenceChunk(chunk, n);
   }
 
   async insertIdentityLinks(rows: readonly IdentityLink[]): Promise<InsertResult> {
@@ -795,7 +795,7 @@ LIMIT 1 BY row_key`)));
         n = 0;
       }
     }
-    if (n > 0) yield sliceChunk(chunk, n);
+    if (n > 0) yield slicePresenceChunk(chunk, n);
   }
 
   // ---- retention ----
@@ -942,17 +942,6 @@ function concatChunks(parts: readonly PresenceChunk[], n: number): PresenceChunk
     out.flags.set(c.flags.subarray(0, c.length), off);
     off += c.length;
   }
-  return off === n ? out : sliceChunk(out, off);
+  return off === n ? out : slicePresenceChunk(out, off);
 }
 
-function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {
-  return {
-    length: n,
-    ident: c.ident.slice(0, n),
-    place: c.place.slice(0, n),
-    start: c.start.slice(0, n),
-    end: c.end.slice(0, n),
-    sub: c.sub.slice(0, n),
-    flags: c.flags.slice(0, n),
-  };
-}

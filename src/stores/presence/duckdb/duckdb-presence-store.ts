@@ -22,7 +22,7 @@ import type {
   StoreStats,
   StoredPresence,
 } from '../presence-store.ts';
-import { allocPresenceChunk, PRESENCE_STAGING_COLUMNS } from '../presence-store.ts';
+import { allocPresenceChunk, PRESENCE_STAGING_COLUMNS, slicePresenceChunk } from '../presence-store.ts';
 
 /** Raised when another process holds the DuckDB file: DuckDB allows one writing process per file. */
 export class PresenceStoreBusyError extends Error {
@@ -583,7 +583,7 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
           }
         }
       }
-      if (n > 0) yield sliceChunk(chunk, n);
+      if (n > 0) yield slicePresenceChunk(chunk, n);
     } finally {
       conn.closeSync();
     }
@@ -818,7 +818,7 @@ async function readChunk(conn: DuckDBConnection, sql: string, count: number): Pr
     for (let c = 0; c < 6; c++) copyInto(targets[c], n, columnOf(dc.getColumnVector(c), dc.rowCount), 0, rows);
     n += rows;
   }
-  return n === count ? chunk : sliceChunk(chunk, n);
+  return n === count ? chunk : slicePresenceChunk(chunk, n);
 }
 
 
@@ -826,15 +826,4 @@ function emptyChunk(): PresenceChunk {
   return allocPresenceChunk(0);
 }
 
-function sliceChunk(c: PresenceChunk, n: number): PresenceChunk {
-  return {
-    length: n,
-    ident: c.ident.slice(0, n),
-    place: c.place.slice(0, n),
-    start: c.start.slice(0, n),
-    end: c.end.slice(0, n),
-    sub: c.sub.slice(0, n),
-    flags: c.flags.slice(0, n),
-  };
-}
 
