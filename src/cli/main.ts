@@ -14,6 +14,14 @@ const program = new Command()
 
 registerCommands(program);
 
+// A reader that stops early (`cordon trace … | head`) closes the pipe: that ends the output, it is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
