@@ -4,10 +4,14 @@
  * bounded keep-alive load on 127.0.0.1 from a worker thread against `GET /api/commands`. Prints
  * requests per second and latency percentiles per store, checks both stores answer the same.
  *
- *   node bin/run-ts.js bench/inbox.ts [--commands 100000] [--seconds 10] [--connections 16] [--limit 50] [--store both|sqlite|postgres] [--client auto|wrk|node]
+ *   node bin/run-ts.js bench/inbox.ts [--commands 100000] [--seconds 10] [--connections 16] [--limit 50] [--store both|sqlite|postgres] [--client auto|wrk|node] [--writes 5] [--no-vacuum]
  *
  * The load comes from `wrk` (Debian's package, one thread) when installed, as it costs the shared
- * cores least; otherwise from a Node worker thread with keep-alive connections.
+ * cores least; otherwise from a Node worker thread with keep-alive connections. For each store it also
+ * prints what the server's process went through meanwhile (event-loop delay, GC pauses, how long the
+ * writes took, queries waiting for a pooled connection), which tells where a latency tail comes from.
+ * PostgreSQL is vacuumed and analyzed after the bulk seed, as autovacuum would be shortly after such a
+ * load in a running deployment; `--no-vacuum` measures it straight after the load instead.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +20,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { JurisdictionNode } from '../src/domain/jurisdiction.ts';
 import { AuditService } from '../src/services/audit.service.ts';
 import { AuthService } from '../src/services/auth.service.ts';
@@ -25,7 +30,7 @@ import { PersonRefCodec } from '../src/server/person-ref.ts';
 import { loopRoutes } from '../src/server/routes/loop.routes.ts';
 import { buildServer } from '../src/server/server.ts';
 import { openRecordsStore } from '../src/stores/records/open-records-store.ts';
-import type { CommandRecord, RecordsStore } from '../src/stores/records/records-store.ts';
+import type { CaseRecord, CommandRecord, LeadRecord, RecordsStore } from '../src/stores/records/records-store.ts';
 import { SqlSecurityStore } from '../src/stores/records/sql-security-store.ts';
 import type { PostgresConnection } from '../src/stores/records/postgres/postgres-connection.ts';
 import { testPostgresUrl } from '../test/support/services.ts';
@@ -41,7 +46,10 @@ const { values: args } = parseArgs({
     writes: { type: 'string', default: '5' },
     districts: { type: 'string', default: '10' },
     precincts: { type: 'string', default: '5' },
+    /** PostgreSQL: vacuum and analyze after seeding, as autovacuum soon would (--no-vacuum: measure right after the load). */
+    vacuum: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const N = Number(args.commands);
 const SECONDS = Number(args.seconds);
@@ -77,30 +85,36 @@ async function seed(store: RecordsStore): Promise<void> {
   const CASES = Math.max(1, Math.ceil(N / 1000));
   const BATCH = 5000;
   for (let from = 0; from < N; from += BATCH) {
-    await store.transaction(async (tx) => {
-      for (let i = from; i < Math.min(N, from + BATCH); i++) {
-        const caseId = `BC${i % CASES}`;
-        if (i < CASES) {
-          await tx.insertCase({
-            id: caseId, personKey: `person:case-${i}`, ids: [`person:case-${i}`], classification: 'confirmed', onset: '2026-02-28', sampled: null,
-            isolatedAt: null, jurisdiction: precincts[i % precincts.length], sourceCaseId: null, sourceLeadId: null, loopClosed: false, traces: 1,
-            createdAt: at, updatedAt: at,
-          });
-        }
-        const unit = precincts[i % precincts.length];
-        const personKey = `person:p${i}`;
-        await tx.insertLead({
-          id: `BL${i}`, caseId, personKey, ids: [personKey], degree: 1, category: 'close', viaPersonKey: null, risk: 50, evidence: null,
-          status: 'open', outcome: null, commandId: `BK${i}`, jurisdiction: unit, reissueOf: null, createdAt: at, closedAt: null,
+    const cases: CaseRecord[] = [];
+    const leads: LeadRecord[] = [];
+    const commands: CommandRecord[] = [];
+    for (let i = from; i < Math.min(N, from + BATCH); i++) {
+      const caseId = `BC${i % CASES}`;
+      if (i < CASES) {
+        cases.push({
+          id: caseId, personKey: `person:case-${i}`, ids: [`person:case-${i}`], classification: 'confirmed', onset: '2026-02-28', sampled: null,
+          isolatedAt: null, jurisdiction: precincts[i % precincts.length], sourceCaseId: null, sourceLeadId: null, loopClosed: false, traces: 1,
+          createdAt: at, updatedAt: at,
         });
-        const deadline = new Date(Date.parse(at) + ((i * 7919) % 172800) * 1000).toISOString();
-        const cmd: CommandRecord = {
-          id: `BK${i}`, leadId: `BL${i}`, caseId, personKey, type: 'verify_on_site', priority: 'high', jurisdiction: unit,
-          state: (['pushed', 'accepted', 'in_progress'] as const)[i % 3], deadline, overdue: false, escalationLevel: 0, escalatedTo: null,
-          createdAt: at, updatedAt: at, version: 1,
-        };
-        await tx.insertCommand(cmd);
       }
+      const unit = precincts[i % precincts.length];
+      const personKey = `person:p${i}`;
+      leads.push({
+        id: `BL${i}`, caseId, personKey, ids: [personKey], degree: 1, category: 'close', viaPersonKey: null, risk: 50, evidence: null,
+        status: 'open', outcome: null, commandId: `BK${i}`, jurisdiction: unit, reissueOf: null, createdAt: at, closedAt: null,
+      });
+      const deadline = new Date(Date.parse(at) + ((i * 7919) % 172800) * 1000).toISOString();
+      commands.push({
+        id: `BK${i}`, leadId: `BL${i}`, caseId, personKey, type: 'verify_on_site', priority: 'high', jurisdiction: unit,
+        state: (['pushed', 'accepted', 'in_progress'] as const)[i % 3], deadline, overdue: false, escalationLevel: 0, escalatedTo: null,
+        createdAt: at, updatedAt: at, version: 1,
+      });
+    }
+    // Multi-row inserts: the same rows as one insert each, in a fraction of the time.
+    await store.transaction(async (tx) => {
+      for (const c of cases) await tx.insertCase(c);
+      await tx.insertLeads(leads);
+      await tx.insertCommands(commands);
     });
     process.stderr.write(`\r  seeded ${Math.min(N, from + BATCH).toLocaleString('en')} / ${N.toLocaleString('en')} commands`);
   }
@@ -227,11 +241,67 @@ function runNodeLoad(url: string, cookies: string[]): Promise<LoadResult> {
   });
 }
 
+/**
+ * What the server's process did while it was loaded: event-loop delay (how long a ready request waited
+ * for the thread), garbage-collection pauses, the time each write took, and (PostgreSQL) how many
+ * queries waited for a pooled connection.
+ */
+function serverDiagnostics(conn: RecordsStore['connection']): { write(ms: number): void; stop(): string } {
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const gc: number[] = [];
+  let major = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.push(e.duration);
+      if (((e as unknown as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const pool = 'pool' in conn ? (conn as PostgresConnection).pool : null;
+  let samples = 0;
+  let waitingSum = 0;
+  let waitingMax = 0;
+  const sampler = pool
+    ? setInterval(() => {
+        samples++;
+        waitingSum += pool.waitingCount;
+        waitingMax = Math.max(waitingMax, pool.waitingCount);
+      }, 10)
+    : null;
+  const writes: number[] = [];
+  return {
+    write: (ms) => writes.push(ms),
+    stop: () => {
+      loopDelay.disable();
+      observer.disconnect();
+      if (sampler) clearInterval(sampler);
+      const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+      const w = Float64Array.from(writes).sort();
+      const wq = (p: number): string => (w.length ? w[Math.min(w.length - 1, Math.floor(p * w.length))].toFixed(1) : '-');
+      const parts = [
+        `event-loop delay p50 ${ms(loopDelay.percentile(50))} / p99 ${ms(loopDelay.percentile(99))} / max ${ms(loopDelay.max)} ms`,
+        `GC ${gc.length} pauses (${major} major), ${gc.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, max ${Math.max(0, ...gc).toFixed(1)} ms`,
+        `writes p50 ${wq(0.5)} / p99 ${wq(0.99)} / max ${w.length ? w[w.length - 1].toFixed(1) : '-'} ms`,
+      ];
+      if (pool) parts.push(`queries waiting for a pooled connection: mean ${(waitingSum / Math.max(1, samples)).toFixed(2)}, max ${waitingMax}`);
+      return parts.join('; ');
+    },
+  };
+}
+
 async function benchStore(name: string, url: string): Promise<{ result: LoadResult; totals: number[] }> {
   process.stderr.write(`== ${name}\n`);
   const records = await openRecordsStore(url);
   await records.init();
   await seed(records);
+  if (records.connection.capabilities.dialect === 'postgres' && args.vacuum) {
+    // What autovacuum does within a minute of a bulk load (the commands table is vacuumed after 1%
+    // changed): statistics for the planner and the visibility map for index-only scans.
+    const t = performance.now();
+    await records.connection.exec('VACUUM (ANALYZE) commands, leads, cases, jurisdictions');
+    process.stderr.write(`  VACUUM (ANALYZE) after the bulk load: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  }
   const security = new SqlSecurityStore(records.connection);
   await security.init();
   const audit = new AuditService(security);
@@ -273,12 +343,19 @@ async function benchStore(name: string, url: string): Promise<{ result: LoadResu
         const id = `BK${next}`;
         next += 3; // every third seeded command is pushed
         if (next >= N) return;
-        loop.commands.accept(system, id).then(() => writes++, () => undefined);
+        const t = performance.now();
+        loop.commands.accept(system, id).then(() => {
+          writes++;
+          diag.write(performance.now() - t);
+        }, () => undefined);
       }, 1000 / WRITES)
     : null;
+  const diag = serverDiagnostics(records.connection);
   const result = await runLoad(`${base}/api/commands?limit=${LIMIT}`, cookies);
   if (writer) clearInterval(writer);
+  const server = diag.stop();
   process.stderr.write(`  ${writes} commands accepted during the load\n`);
+  process.stderr.write(`  server during the load (warm-up included): ${server}\n`);
   await app.close();
   if ('dropSchema' in records.connection) await (records.connection as PostgresConnection).dropSchema();
   await records.close();

@@ -4,7 +4,7 @@
  * to listeners as the in-memory index would get it), side by side with a plain
  * DuckDB load of the same files (typed read_csv into a table, no checks) as the floor to compare with.
  *
- *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N]
+ *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N] [--again]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,10 +39,12 @@ export interface IngestBenchResult {
   peakRssMb: number;
   /** Wall seconds per ingest phase, summed over the presence files. */
   phases: IngestPhases;
+  /** With `again`: the same files ingested a second time (everything a duplicate). */
+  again?: { seconds: number; cpuSeconds: number; duplicates: number; accepted: number };
 }
 
 /** Generates (or reuses) the city, then ingests its presences into a fresh store file and measures. */
-export async function runIngestBench(opts: { people: number; days: number; seed: number; threads?: number; cacheDir?: string }): Promise<IngestBenchResult> {
+export async function runIngestBench(opts: { people: number; days: number; seed: number; threads?: number; cacheDir?: string; again?: boolean }): Promise<IngestBenchResult> {
   const cache = opts.cacheDir ?? path.join(os.tmpdir(), 'cordon-bench-city');
   const cityDir = path.join(cache, `city-${opts.seed}-${opts.people}-${opts.days}`);
   if (!fs.existsSync(path.join(cityDir, 'truth.json'))) {
@@ -79,6 +81,23 @@ export async function runIngestBench(opts: { people: number; days: number; seed:
     const cpu = process.cpuUsage(c0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (chunked !== accepted) throw new Error(`listeners saw ${chunked} presences, the ingest stored ${accepted}`);
+    let again: IngestBenchResult['again'];
+    if (opts.again) {
+      const a0 = performance.now();
+      const ac0 = process.cpuUsage();
+      again = { seconds: 0, cpuSeconds: 0, duplicates: 0, accepted: 0 };
+      for (const file of presenceFiles) {
+        const s = await service.ingestFile(file);
+        again.duplicates += s.duplicates;
+        again.accepted += s.accepted;
+      }
+      again.seconds = (performance.now() - a0) / 1000;
+      const acpu = process.cpuUsage(ac0);
+      again.cpuSeconds = (acpu.user + acpu.system) / 1e6;
+      if (again.accepted !== 0 || again.duplicates !== accepted + duplicates) {
+        throw new Error(`ingesting the files again stored ${again.accepted} and skipped ${again.duplicates}, expected 0 and ${accepted + duplicates}`);
+      }
+    }
     await store.close();
     const bytes = fs.statSync(storeFile).size;
 
@@ -115,6 +134,7 @@ CHECKPOINT floor;`);
       bytesPerPresence: accepted > 0 ? bytes / accepted : 0,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       phases,
+      ...(again ? { again } : {}),
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -130,6 +150,7 @@ if (isMain) {
       seed: { type: 'string', default: '1' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
+      again: { type: 'boolean', default: false },
     },
   });
   const r = await runIngestBench({
@@ -137,6 +158,7 @@ if (isMain) {
     days: Number(values.days),
     seed: Number(values.seed),
     threads: values.threads ? Number(values.threads) : undefined,
+    again: values.again,
   });
   if (values.json) console.log(JSON.stringify(r, null, 2));
   else {
@@ -146,6 +168,9 @@ if (isMain) {
     console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
     const ph = Object.entries(r.phases).map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join('  ');
     console.log(`    phases (wall s): ${ph}`);
+    if (r.again) {
+      console.log(`  the same files again (idempotent): ${r.again.seconds.toFixed(2)} s  ${n(r.presencesRead / r.again.seconds)} presences/s, CPU ${r.again.cpuSeconds.toFixed(1)} s, ${n(r.again.duplicates)} duplicates skipped, ${n(r.again.accepted)} stored`);
+    }
     console.log(`  floor: DuckDB read_csv into a typed table, no checks: ${r.floorSeconds.toFixed(2)} s  ${n(r.floorRate)} presences/s`);
     console.log(`  ratio cordon / floor: wall ${(r.seconds / r.floorSeconds).toFixed(2)}×  CPU ${(r.cpuSeconds / r.floorCpuSeconds).toFixed(2)}×   peak RSS ${n(r.peakRssMb)} MB`);
     const cores = os.cpus().length;

@@ -124,6 +124,16 @@ describe('the loop over HTTP', () => {
     const none = await post('/api/trace', { caseId }, zhAnalyst);
     expect(none.status).toBe(400);
     expect((await none.json()).message).toMatch(/body\.purpose/);
+    // The refusal is on the trail, as denied, with the case it was for.
+    const refused = await fx.store.searchAudit({ action: 'trace.read', caseId });
+    expect(refused.total).toBe(1);
+    expect(refused.rows[0]).toMatchObject({ username: 'zh-analyst', outcome: 'denied', purpose: null });
+    const noCase = await post('/api/trace', { purpose: 'contact tracing of a confirmed case' }, zhAnalyst);
+    expect(noCase.status).toBe(400);
+    expect((await noCase.json()).message).toMatch(/body\.caseId/);
+    const retrace = await post(`/api/cases/${caseId}/trace`, {}, zhAnalyst);
+    expect(retrace.status).toBe(400);
+    expect((await fx.store.searchAudit({ action: 'case.retrace', caseId })).rows[0]).toMatchObject({ outcome: 'denied' });
     const res = await post('/api/trace', { caseId, purpose: 'contact tracing of a confirmed case' }, zhAnalyst);
     expect(res.status).toBe(200);
     const trace = await res.json();
@@ -133,12 +143,16 @@ describe('the loop over HTTP', () => {
     expect(trace.contacts[0].ids).toEqual(expect.arrayContaining(['phone:139****0002', 'id_card:330211********1234']));
     expect(JSON.stringify(trace)).not.toContain(CONTACT_PHONE);
     const audit = await fx.store.searchAudit({ action: 'trace.read', caseId });
-    expect(audit.total).toBe(1);
+    expect(audit.total).toBe(2);
     expect(audit.rows[0]).toMatchObject({ username: 'zh-analyst', role: 'analyst', jurisdiction: 'NB-ZH', caseId, purpose: 'contact tracing of a confirmed case', outcome: 'ok' });
     expect(audit.rows[0].at).toMatch(/Z$/);
   });
 
-  it('exports the contact list as CSV with a purpose, audited', async () => {
+  it('exports the contact list as CSV with a purpose, audited; without one refuses it, audited as denied', async () => {
+    const none = await get(`/api/cases/${caseId}/contacts.csv`, zhAnalyst);
+    expect(none.status).toBe(400);
+    expect((await none.json()).message).toMatch(/querystring\.purpose/);
+    expect((await fx.store.searchAudit({ action: 'trace.export', caseId })).rows[0]).toMatchObject({ outcome: 'denied', username: 'zh-analyst' });
     const res = await get(`/api/cases/${caseId}/contacts.csv?purpose=${encodeURIComponent('hand-over to health department')}`, zhAnalyst);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/csv/);
@@ -381,7 +395,10 @@ describe('the loop over HTTP', () => {
       '/api/commands/{id}/feedback', '/api/commands/{id}/transfer', '/api/people', '/api/people/{ref}/reveal', '/api/jurisdictions/geojson',
       '/api/dashboard', '/api/ingest',
     ]));
-    expect(doc.paths['/api/trace'].post.requestBody.content['application/json'].schema.required).toEqual(['caseId', 'purpose']);
+    // Purpose and case are checked by the handler (so a refusal is audited), and documented as required.
+    const traceBody = doc.paths['/api/trace'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(traceBody.properties)).toEqual(expect.arrayContaining(['caseId', 'purpose']));
+    expect(traceBody.properties.purpose.description).toMatch(/required/);
   });
 
   it('writes no phone or ID number into the log', () => {

@@ -121,6 +121,10 @@ export class AuthService {
    * another process (the CLI) takes effect within `SESSION_CACHE_MS`.
    */
   private readonly sessions = new Map<string, { principal: Principal; createdAt: number; lastSeenAt: number; checkedAt: number }>();
+  /** Reads of sessions under way, by token hash (shared by the requests that wait for them). */
+  private readonly checking = new Map<string, Promise<Principal>>();
+  /** Counts logouts and user changes, so a read that started before one is not cached after it. */
+  private forgotten = 0;
 
   constructor(
     private readonly store: SecurityStore,
@@ -199,16 +203,51 @@ export class AuthService {
   /**
    * The principal of a session token, or an AuthenticationError. Ends sessions that timed out or whose
    * user was disabled. The last-seen time is written at most once a minute, so reads stay reads.
+   *
+   * A check is trusted for `SESSION_CACHE_MS`. Concurrent requests of one session share one read of
+   * the store, and a session in use is checked again in the background once half that time has passed,
+   * so a busy client never waits for the store while a cached answer is never older than the limit.
    */
   async authenticate(token: string | undefined): Promise<Principal> {
     if (!token) throw new AuthenticationError('not_authenticated', 'not logged in');
     const idHash = tokenHash(token);
     const cached = this.sessions.get(idHash);
-    if (cached && this.now() - cached.checkedAt < SESSION_CACHE_MS) {
-      if (!sessionExpiry({ createdAt: cached.createdAt / 1000, lastSeenAt: cached.lastSeenAt / 1000 }, this.now() / 1000, this.policy)) return cached.principal;
+    const nowMs = this.now();
+    if (cached && nowMs - cached.checkedAt < SESSION_CACHE_MS) {
+      if (!sessionExpiry({ createdAt: cached.createdAt / 1000, lastSeenAt: cached.lastSeenAt / 1000 }, nowMs / 1000, this.policy)) {
+        if (nowMs - cached.checkedAt >= SESSION_CACHE_MS / 2 && !this.checking.has(idHash)) {
+          // The outcome lands in the cache; a refused session is dropped from it there.
+          this.check(idHash).catch(() => undefined);
+        }
+        return cached.principal;
+      }
     }
-    const session = await this.store.sessionByHash(idHash);
-    if (!session) throw new AuthenticationError('not_authenticated', 'not logged in (no such session)');
+    return this.check(idHash);
+  }
+
+  /** Reads and checks a session, once however many requests are waiting for it. */
+  private check(idHash: string): Promise<Principal> {
+    let pending = this.checking.get(idHash);
+    if (!pending) {
+      const started = this.forgotten;
+      const p: Promise<Principal> = this.load(idHash, started).finally(() => {
+        if (this.checking.get(idHash) === p) this.checking.delete(idHash);
+      });
+      pending = p;
+      this.checking.set(idHash, p);
+    }
+    return pending;
+  }
+
+  private async load(idHash: string, started: number): Promise<Principal> {
+    // The answer is as old as the read's start: that is when the cached check's time starts.
+    const readAt = this.now();
+    const found = await this.store.sessionWithUser(idHash);
+    if (!found) {
+      this.sessions.delete(idHash);
+      throw new AuthenticationError('not_authenticated', 'not logged in (no such session)');
+    }
+    const { session, user } = found;
     const nowMs = this.now();
     const expired = sessionExpiry(
       { createdAt: Date.parse(session.createdAt) / 1000, lastSeenAt: Date.parse(session.lastSeenAt) / 1000 },
@@ -216,11 +255,12 @@ export class AuthService {
       this.policy,
     );
     if (expired) {
+      this.sessions.delete(idHash);
       await this.store.deleteSession(idHash);
       throw new AuthenticationError('session_expired', expired === 'idle' ? 'session ended after inactivity; log in again' : 'session reached its maximum age; log in again');
     }
-    const user = await this.store.userById(session.userId);
     if (!user || user.disabled) {
+      this.sessions.delete(idHash);
       await this.store.deleteSession(idHash);
       throw new AuthenticationError('not_authenticated', 'not logged in (account disabled)');
     }
@@ -231,19 +271,27 @@ export class AuthService {
       lastSeenAt = nowMs;
     }
     const principal = toPrincipal(user);
-    if (this.sessions.size >= 10_000) this.sessions.clear();
-    this.sessions.set(idHash, { principal, createdAt: Date.parse(session.createdAt), lastSeenAt, checkedAt: nowMs });
+    // A logout or a change of user made while this read was under way may have made it stale: the
+    // answer serves the requests that were already waiting for it, but is not kept.
+    if (started === this.forgotten) {
+      if (this.sessions.size >= 10_000) this.sessions.clear();
+      this.sessions.set(idHash, { principal, createdAt: Date.parse(session.createdAt), lastSeenAt, checkedAt: readAt });
+    }
     return principal;
   }
 
   /** Forgets cached sessions of a user (after disabling, resetting or a password change). */
   forgetUser(userId: string): void {
+    this.forgotten++;
+    this.checking.clear();
     for (const [k, v] of this.sessions) if (v.principal.userId === userId) this.sessions.delete(k);
   }
 
   /** Ends a session (logout). */
   async logout(token: string | undefined, principal?: Principal): Promise<void> {
     if (!token) return;
+    this.forgotten++;
+    this.checking.delete(tokenHash(token));
     this.sessions.delete(tokenHash(token));
     await this.store.deleteSession(tokenHash(token));
     if (principal) await this.audit.record(principal, 'logout', 'ok');

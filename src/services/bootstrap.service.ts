@@ -120,12 +120,16 @@ export async function openRuntime(config: Config, opts: OpenOptions = {}): Promi
       if (!rt.tracer) throw new Error('the trace index is not built yet: try again in a moment');
       return rt.tracer.trace(req);
     },
+    // Until the index is built nobody's recent places are known there: the store's bounded read serves.
+    recentPlaces: async (people: readonly (readonly string[])[], before: number, limit: number) =>
+      (rt.tracer ? rt.tracer.recentPlaces(people, before, limit) : people.map(() => ({ places: [], from: 0, to: 0 }))),
   };
   rt.loop = createLoop({
     store: records,
     ...(config.pushRulesFile ? { rules: readPushRulesFile(config.pushRulesFile) } : {}),
     tracer: presence ? tracerProxy : null,
     ...(presence ? { whereabouts: presenceWhereabouts(presence) } : {}),
+    identity: rt.identity,
   });
   rt.audit = new AuditService(security);
   rt.auth = new AuthService(security, rt.audit);

@@ -12,7 +12,7 @@ import { normaliseIds, personKeyOf, type ContactCategory } from '../domain/lead.
 import type { CaseEventRecord, CaseFilter, CaseRecord, RecordsOps, RecordsStore } from '../stores/records/records-store.ts';
 import type { TraceResult, TraceService } from '../trace/types.ts';
 import { TraceRequestError } from '../trace/window.ts';
-import { newId, unitFor, type Whereabouts } from './command.service.ts';
+import { newId, unitFor } from './command.service.ts';
 import type { EventBus, LoopEvent } from './events.ts';
 import { ConflictError, LoopInputError, NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
 import type { ContactInput, LeadService, RecordedContacts } from './lead.service.ts';
@@ -109,7 +109,6 @@ export class CaseService {
     private readonly bus: EventBus,
     private readonly jurisdictions: JurisdictionService,
     private readonly leads: LeadService,
-    private readonly whereabouts: Whereabouts,
     private readonly tracer: TraceService | null,
     private readonly opts: CaseServiceOptions = {},
     private readonly now: () => Date = () => new Date(),
@@ -160,7 +159,7 @@ export class CaseService {
     if (input.jurisdiction && !scope.tree.has(input.jurisdiction)) throw new LoopInputError(`jurisdiction "${input.jurisdiction}" does not exist`);
 
     // Scope first: no trace is run for a person outside the actor's jurisdiction.
-    const [home] = await this.whereabouts.locate([givenIds]);
+    const [home] = await this.leads.locatePeople([givenIds]);
     const unit = input.jurisdiction ?? unitFor(scope.tree, home, null).unit;
     // The identifiers are the caller's own input, but error texts may reach logs: name no one in them.
     if (!scope.sees(unit)) throw new NotFoundError('person', 'with these identifiers');

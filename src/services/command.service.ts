@@ -12,17 +12,32 @@ import { parseIdKey, type PlaceRecord } from '../domain/formats.ts';
 import type { Actor, JurisdictionTree } from '../domain/jurisdiction.ts';
 import { deadlineOf, matchPushRule, type PushRuleSet } from '../domain/sla.ts';
 import type { PresenceStore } from '../stores/presence/presence-store.ts';
-import type { TraceResult, TraceService } from '../trace/types.ts';
-import { TraceRequestError } from '../trace/window.ts';
 import type {
   CommandEventRecord, CommandFilter, CommandRecord, LeadRecord, RecordsOps, RecordsStore,
 } from '../stores/records/records-store.ts';
 import type { EventBus, LoopEvent } from './events.ts';
 import { ConflictError, LoopInputError, NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
 
-/** A new record id: time-ordered (so lists sort by creation) and unguessable. */
+let lastIdMs = 0;
+let idSeq = 0;
+
+/**
+ * A new record id: ordered by creation within the process (so lists that sort by id, or by a time and
+ * then the id, list records in the order they were made, run after run) and unguessable. The wall-clock
+ * millisecond and a sequence number within it come first, the random part last: ids made in the same
+ * millisecond do not fall into a random order.
+ */
 export function newId(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}${crypto.randomBytes(5).toString('hex')}`;
+  const ms = Date.now();
+  if (ms > lastIdMs) {
+    lastIdMs = ms;
+    idSeq = 0;
+  } else if (++idSeq > 0xfffff) {
+    // A million ids in one millisecond: borrow the next one, keeping the order.
+    lastIdMs++;
+    idSeq = 0;
+  }
+  return `${prefix}-${lastIdMs.toString(36)}${idSeq.toString(36).padStart(4, '0')}${crypto.randomBytes(5).toString('hex')}`;
 }
 
 /** Where a person is, as far as the data plane knows. */
@@ -39,45 +54,63 @@ export interface Location {
 export interface Whereabouts {
   /**
    * For each person (their `kind:value` identifiers), their location, or null when nothing is known.
-   * `seenAt[i]`, when given, lists places (`kind:id`) where person i is already known to have been,
-   * latest first (a trace's evidence): their last known location is taken from these before any read
-   * of the person's presences, which on a large store is a scan.
+   * `opts.seenAt[i]`, when given, lists places (`kind:id`) where person i is already known to have
+   * been, latest first (a trace's evidence): their last known location is taken from these before any
+   * read of the person's presences. `opts.recent`, when given, lists the latest places of the people
+   * still unplaced from a faster source than the store (the tracer's index). `opts.now` is the time the
+   * location is wanted at (the loop's clock; default the wall clock): it bounds the read of presences.
    */
-  locate(
-    people: readonly (readonly string[])[],
-    seenAt?: readonly (readonly string[] | undefined)[],
-    recent?: RecentPlaces,
-  ): Promise<(Location | null)[]>;
+  locate(people: readonly (readonly string[])[], opts?: LocateOptions): Promise<(Location | null)[]>;
+}
+
+/** What a caller of `Whereabouts.locate` already knows. */
+export interface LocateOptions {
+  seenAt?: readonly (readonly string[] | undefined)[];
+  recent?: RecentPlaces;
+  now?: Date;
+}
+
+/** A person's latest presences as a faster source than the store knows them. */
+export interface RecentPresences {
+  /** Places (`kind:id`) of the latest presences, latest first, each once; empty when none is known. */
+  places: string[];
+  /** Epoch seconds: the earliest start and the latest end of those presences (0 and 0 when none). */
+  from: number;
+  to: number;
 }
 
 /**
- * Places (`kind:id`) where a person was recently, latest first, from a source faster than reading their
- * presences from the store (the tracer's in-memory index); an empty list when it knows none.
+ * For each person (their `kind:value` identifiers), their latest presences from a source faster than
+ * reading them from the store (the tracer's in-memory index).
  */
-export type RecentPlaces = (ids: readonly string[]) => Promise<string[]>;
+export type RecentPlaces = (people: readonly (readonly string[])[]) => Promise<RecentPresences[]>;
 
 /**
- * Recent places from a tracer: the person's own trajectory over the lookback window ending now, which
- * the tracer reads from its in-memory index instead of scanning the presence store.
+ * Reads people's latest presences alone — their trajectory, no contact search — from where the tracer
+ * reads (its in-memory index). `PresenceTraceService` implements it.
  */
-export function tracerRecentPlaces(tracer: TraceService, now: () => Date): RecentPlaces {
-  return async (ids) => {
-    const at = now();
-    let result: TraceResult;
-    try {
-      result = await tracer.trace({ id: ids[0], onset: at.toISOString().slice(0, 10), degree: 1, now: at.getTime() });
-    } catch (err) {
-      // A person the tracer cannot take (e.g. an identifier kind it does not read) is left to the store.
-      if (err instanceof TraceRequestError) return [];
-      throw err;
-    }
-    const latestFirst = [...result.trajectory].sort((a, b) => (a.end < b.end ? 1 : a.end > b.end ? -1 : 0));
-    return [...new Set(latestFirst.map((p) => p.place))];
-  };
+export interface RecentPlacesReader {
+  /**
+   * For each person (their `kind:value` identifiers, completed by identity resolution), their latest
+   * presences that began before `before` (epoch milliseconds): their places, latest first, each once,
+   * at most `limit`, and the time span they cover.
+   */
+  recentPlaces(people: readonly (readonly string[])[], before: number, limit: number): Promise<RecentPresences[]>;
 }
 
 /** How many of a person's most recent places are tried for one with a position. */
 const RECENT_PLACES = 20;
+
+/**
+ * Recent places from a tracer that can read trajectories alone (`RecentPlacesReader`), as of the loop's
+ * clock; undefined for a tracer that cannot (then the store's bounded read is the fallback).
+ */
+export function tracerRecentPlaces(tracer: object, now: () => Date): RecentPlaces | undefined {
+  const reader = tracer as Partial<RecentPlacesReader>;
+  if (typeof reader.recentPlaces !== 'function') return undefined;
+  const read = reader.recentPlaces.bind(tracer);
+  return (people) => read(people, now().getTime(), RECENT_PLACES);
+}
 
 /** A place's location when it has one (an explicit jurisdiction or coordinates). */
 function placeLocation(pl: PlaceRecord | undefined): Location | null {
@@ -86,14 +119,28 @@ function placeLocation(pl: PlaceRecord | undefined): Location | null {
 }
 
 /**
- * Whereabouts from the presence store: people.csv residence, else the latest known place with a
- * position — from the caller's `seenAt` places when given, else from the person's presences. At most
- * four reads for the whole batch, however many people; none of the person's presences when every
- * unplaced person comes with places.
+ * The windows of the store's read of people's presences, in days before now: the most recent first,
+ * wider only for the people still unplaced. Nobody's whole history is read — past the widest window a
+ * lead goes to the case's unit.
  */
-export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
+export const PRESENCE_READ_DAYS: readonly number[] = [3, 28];
+
+export interface PresenceWhereaboutsOptions {
+  /** Windows of the read of people's presences, in days before now, narrowest first (default PRESENCE_READ_DAYS). */
+  windowsDays?: readonly number[];
+}
+
+/**
+ * Whereabouts from the presence store: people.csv residence, else the latest known place with a
+ * position — from the caller's `seenAt` places when given, else from the recent places of the faster
+ * source, else from the person's presences in the store over the last few days (widening to a few
+ * weeks for those still unplaced; never their whole history). A handful of reads for the whole batch,
+ * however many people; none of the person's presences when every unplaced person comes with places.
+ */
+export function presenceWhereabouts(presence: PresenceStore, opts: PresenceWhereaboutsOptions = {}): Whereabouts {
+  const windows = [...(opts.windowsDays ?? PRESENCE_READ_DAYS)].sort((a, b) => a - b);
   return {
-    async locate(people, seenAt, recent) {
+    async locate(people, { seenAt, recent, now } = {}) {
       const all = [...new Set(people.flat())];
       const records = all.length ? await presence.people(all) : [];
       const byId = new Map<string, (typeof records)[number]>();
@@ -118,49 +165,81 @@ export function presenceWhereabouts(presence: PresenceStore): Whereabouts {
         });
       };
       await byHint(people.map((_, i) => (out[i] ? [] : (seenAt?.[i] ?? []).slice(0, RECENT_PLACES))));
-      // Still unplaced (e.g. seen only on a metro run, which has no position): their recent places from
-      // the faster source, one person at a time — few people get here.
+      // Still unplaced (e.g. seen only on a metro run, which has no position): their latest places from
+      // the faster source, in one call for the batch.
+      const spans = new Map<number, RecentPresences>();
       if (recent) {
-        const lists = await Promise.all(people.map(async (ids, i) => (out[i] || !ids.length ? [] : (await recent(ids)).slice(0, RECENT_PLACES))));
-        await byHint(lists);
-      }
-      const unplaced = people.flatMap((ids, i) => (out[i] ? [] : ids));
-      if (!unplaced.length) return out;
-      // Last known location of everyone without a residence, in one read of their presences.
-      const seen = await presence.presencesOf([...new Set(unplaced)], 0, 2 ** 32 - 1);
-      const latest = new Map<string, (typeof seen)[number][]>();
-      for (const p of seen) {
-        const key = `${p.idKind}:${p.idValue}`;
-        const list = latest.get(key) ?? [];
-        list.push(p);
-        latest.set(key, list);
-      }
-      const placeKeys = new Set<string>();
-      const candidates = people.map((ids, i) => {
-        if (out[i]) return [];
-        // Latest first; the few most recent places are enough to find one with a position.
-        const mine = ids.flatMap((id) => latest.get(id) ?? []).sort((a, b) => b.start - a.start).slice(0, RECENT_PLACES);
-        for (const p of mine) placeKeys.add(`${p.placeKind}:${p.placeId}`);
-        return mine;
-      });
-      const places = placeKeys.size ? await presence.places([...placeKeys]) : [];
-      const byPlace = new Map(places.map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
-      candidates.forEach((mine, i) => {
-        for (const p of mine) {
-          if (p.lat !== undefined && p.lon !== undefined) {
-            out[i] = { basis: 'last_seen', lat: p.lat, lon: p.lon };
-            return;
-          }
-          const loc = placeLocation(byPlace.get(`${p.placeKind}:${p.placeId}`));
-          if (loc) {
-            out[i] = loc;
-            return;
-          }
+        const waiting = people.map((ids, i) => (out[i] || !ids.length ? -1 : i)).filter((i) => i >= 0);
+        if (waiting.length) {
+          const lists = await recent(waiting.map((i) => people[i]));
+          const hinted: string[][] = people.map(() => []);
+          waiting.forEach((i, k) => {
+            const seen = lists[k];
+            if (!seen?.places.length) return;
+            hinted[i] = seen.places.slice(0, RECENT_PLACES);
+            spans.set(i, seen);
+          });
+          await byHint(hinted);
         }
-      });
+      }
+      // Last known location of everyone still without one, from their presences in the store. A person
+      // the faster source knows, but at places with no position, is read over the span of those latest
+      // presences alone (the store may hold coordinates on the presences themselves); anyone else over
+      // the most recent days first, a wider window only for those it leaves unplaced.
+      for (const [i, span] of spans) {
+        if (!out[i]) await locateFromPresences(presence, people, out, [...new Set(people[i])], span.from, span.to);
+      }
+      const to = Math.ceil((now ?? new Date()).getTime() / 1000);
+      for (const days of windows) {
+        const unplaced = people.flatMap((ids, i) => (out[i] || spans.has(i) ? [] : ids));
+        if (!unplaced.length) break;
+        await locateFromPresences(presence, people, out, [...new Set(unplaced)], Math.max(0, to - Math.round(days * 86_400)), to);
+      }
       return out;
     },
   };
+}
+
+/** Places the people of `out` still unplaced from their presences in [from, to), latest first. */
+async function locateFromPresences(
+  presence: PresenceStore,
+  people: readonly (readonly string[])[],
+  out: (Location | null)[],
+  unplaced: string[],
+  from: number,
+  to: number,
+): Promise<void> {
+  const seen = await presence.presencesOf(unplaced, from, to);
+  const latest = new Map<string, (typeof seen)[number][]>();
+  for (const p of seen) {
+    const key = `${p.idKind}:${p.idValue}`;
+    const list = latest.get(key) ?? [];
+    list.push(p);
+    latest.set(key, list);
+  }
+  const placeKeys = new Set<string>();
+  const candidates = people.map((ids, i) => {
+    if (out[i]) return [];
+    // Latest first; the few most recent places are enough to find one with a position.
+    const mine = ids.flatMap((id) => latest.get(id) ?? []).sort((a, b) => b.start - a.start).slice(0, RECENT_PLACES);
+    for (const p of mine) placeKeys.add(`${p.placeKind}:${p.placeId}`);
+    return mine;
+  });
+  const places = placeKeys.size ? await presence.places([...placeKeys]) : [];
+  const byPlace = new Map(places.map((pl) => [`${pl.placeKind}:${pl.placeId}`, pl]));
+  candidates.forEach((mine, i) => {
+    for (const p of mine) {
+      if (p.lat !== undefined && p.lon !== undefined) {
+        out[i] = { basis: 'last_seen', lat: p.lat, lon: p.lon };
+        return;
+      }
+      const loc = placeLocation(byPlace.get(`${p.placeKind}:${p.placeId}`));
+      if (loc) {
+        out[i] = loc;
+        return;
+      }
+    }
+  });
 }
 
 /** No data plane: every lead goes by the explicit unit or the case's unit. */

@@ -17,6 +17,15 @@ import type { EventBus, LoopEvent } from './events.ts';
 import { LoopInputError, type JurisdictionService } from './jurisdiction.service.ts';
 import type { ContactInput, LeadService } from './lead.service.ts';
 
+/** Resolves an identifier to its person: the part of the identity service feedback needs. */
+export interface IdentityResolver {
+  /** The person `kind:value` belongs to, with every identifier of theirs (conflicting links held back). */
+  resolve(idKey: string): Promise<{ personKey: string; ids: string[] }>;
+}
+
+/** Marks, in the evidence of a reissued contact, the lead it carries on. */
+const REISSUE_OF = 'reissueOf';
+
 /** Feedback with what a positive test needs to start the next trace. */
 export interface FeedbackSubmission extends FeedbackInput {
   /** For tested_positive: symptom onset, `YYYY-MM-DD`, when the person has symptoms. */
@@ -49,7 +58,21 @@ export class FeedbackService {
     private readonly leads: LeadService,
     private readonly cases: CaseService,
     private readonly now: () => Date = () => new Date(),
+    /** Identity resolution; without it corrected identifiers are taken as given. */
+    private readonly identity: IdentityResolver | null = null,
   ) {}
+
+  /**
+   * The person behind corrected identifiers: every identifier identity resolution joins to any of
+   * them (conflicting links held back), so the reissued lead is keyed, deduplicated and located as
+   * that person.
+   */
+  private async resolveIds(ids: readonly string[]): Promise<string[]> {
+    if (!this.identity) return normaliseIds([...ids]);
+    const all = new Set(ids);
+    for (const id of ids) for (const other of (await this.identity.resolve(id)).ids) all.add(other);
+    return normaliseIds([...all]);
+  }
 
   /** Files feedback on a command the actor sees, then runs the re-analysis the outcome calls for. */
   async file(actor: Actor, commandId: string, input: FeedbackSubmission): Promise<FeedbackResult> {
@@ -67,10 +90,14 @@ export class FeedbackService {
     const cmd0 = await this.commands.get(actor, commandId);
     const lead0 = await this.store.getLead(cmd0.leadId);
     if (!lead0) throw new LoopInputError(`command ${commandId} has no lead`);
-    // Places for the reissued lead are looked up before the transaction (they read the data plane).
+    // The corrected identifiers are resolved to their person, and places for the reissued lead looked up,
+    // before the transaction (both read the data plane). The evidence names the lead it carries on.
     const reissue: ContactInput | null =
       v.outcome === 'identity_mismatch'
-        ? { ids: v.correctedIds, degree: lead0.degree, category: lead0.category, viaIds: undefined, risk: lead0.risk, evidence: lead0.evidence }
+        ? {
+          ids: await this.resolveIds(v.correctedIds), degree: lead0.degree, category: lead0.category, viaIds: undefined, risk: lead0.risk,
+          evidence: { ...(typeof lead0.evidence === 'object' && lead0.evidence !== null ? lead0.evidence : { original: lead0.evidence }), [REISSUE_OF]: lead0.id },
+        }
         : null;
     const reissueUnits = reissue ? await this.leads.locate([reissue], lead0.jurisdiction) : new Map();
 
@@ -196,7 +223,8 @@ export class FeedbackService {
 
   /**
    * Closes the loop of each case whose leads all have a final outcome (a lead closed on an identity
-   * mismatch counts once its reissued lead exists, since the reissue carries the work on).
+   * mismatch counts once its reissue is recorded — a new lead, or the corrected person's exposure joined
+   * to their open lead or linked to their controlled status — since the work is carried on there).
    */
   async closeLoopsInTx(tx: RecordsOps, actor: Actor, caseIds: readonly string[], events: LoopEvent[]): Promise<string[]> {
     const closed: string[] = [];
@@ -209,6 +237,12 @@ export class FeedbackService {
       const leads = await tx.listLeads({ caseId });
       const reissued = new Set<string>();
       for (const l of leads) if (l.reissueOf) reissued.add(l.reissueOf);
+      if (leads.some((l) => l.outcome === 'identity_mismatch' && !reissued.has(l.id))) {
+        for (const x of await tx.listExposures({ caseId })) {
+          const of = (x.evidence as Record<string, unknown> | null)?.[REISSUE_OF];
+          if (typeof of === 'string' && x.disposition !== 'recorded') reissued.add(of);
+        }
+      }
       const done = leads.every((l) => l.status === 'closed' && l.outcome !== null && (OUTCOME_EFFECTS[l.outcome].final || reissued.has(l.id)));
       if (!done) continue;
       await tx.updateCase({ ...kase, loopClosed: true, updatedAt: at });

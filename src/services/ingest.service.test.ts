@@ -198,6 +198,28 @@ describe('IngestService', () => {
     expect((await store.stats()).presences).toBe(2);
   });
 
+  it('skips a batch stored in full before by its digest, and still compares row by row otherwise', async () => {
+    const rows = [
+      'phone,a,venue,V1,2020-01-20T14:05:00+08:00,2020-01-20T14:35:00+08:00,,,,',
+      'phone,b,venue,V2,2020-01-25T14:05:00+08:00,,,,,',
+    ];
+    const batches = async (): Promise<number> => Number((await store.bulk.sql.rows('SELECT count(*) AS n FROM presence_batches'))[0].n);
+    const file = write('digest.csv', [HEADER, ...rows].join('\n'));
+    expect(await sut.ingestFile(file)).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(await batches()).toBe(1);
+    // The same rows again: skipped whole, nothing recorded twice.
+    expect(await sut.ingestFile(file)).toMatchObject({ rowsRead: 2, accepted: 0, duplicates: 2 });
+    expect(await batches()).toBe(1);
+    // A file with one of those rows among new ones: a new digest, so its rows are compared one by one.
+    const more = write('digest-more.csv', [HEADER, 'phone,0,venue,V0,2020-01-21T10:00:00+08:00,,,,,', rows[1], 'phone,z,venue,V9,2020-01-26T10:00:00+08:00,,,,,'].join('\n'));
+    expect(await sut.ingestFile(more)).toMatchObject({ accepted: 2, duplicates: 1 });
+    expect((await store.stats()).presences).toBe(4);
+    // A purge that takes some of a batch's rows takes its record too: ingesting the file again brings them back.
+    expect(await store.purgeBefore(at('2020-01-21T00:00:00Z'))).toMatchObject({ removed: 1 });
+    expect(await sut.ingestFile(file)).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect((await store.stats()).presences).toBe(4);
+  });
+
   it('tells listeners of every committed batch with the rows it added', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 10; i++) lines.push(`phone,p${i},venue,V${i % 3},2020-01-25T1${i}:00:00+08:00,,,,,`);

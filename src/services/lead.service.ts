@@ -11,7 +11,7 @@ import { matchPushRule, type PushRuleSet } from '../domain/sla.ts';
 import type {
   CaseRecord, CommandEventRecord, CommandRecord, ExposureRecord, LeadFilter, LeadRecord, PersonStatusRecord, RecordsOps, RecordsStore,
 } from '../stores/records/records-store.ts';
-import { newId, unitFor, type CommandService, type RecentPlaces, type Whereabouts } from './command.service.ts';
+import { newId, unitFor, type CommandService, type Location, type RecentPlaces, type Whereabouts } from './command.service.ts';
 import type { LoopEvent } from './events.ts';
 import { NotFoundError, type JurisdictionService } from './jurisdiction.service.ts';
 
@@ -59,10 +59,15 @@ export class LeadService {
   async locate(contacts: readonly ContactInput[], caseUnit: string | null): Promise<Map<string, { unit: string; basis: string }>> {
     const tree = await this.jurisdictions.tree();
     const keys = contacts.map((c) => personKeyOf(c.ids));
-    const located = await this.whereabouts.locate(contacts.map((c) => c.ids), contacts.map((c) => c.seenAt), this.recent);
+    const located = await this.whereabouts.locate(contacts.map((c) => c.ids), { seenAt: contacts.map((c) => c.seenAt), recent: this.recent, now: this.now() });
     const out = new Map<string, { unit: string; basis: string }>();
     keys.forEach((k, i) => out.set(k, unitFor(tree, located[i], caseUnit)));
     return out;
+  }
+
+  /** Where people are (residence, else last seen), from the same sources as contacts: the index before the store. */
+  locatePeople(people: readonly (readonly string[])[]): Promise<(Location | null)[]> {
+    return this.whereabouts.locate(people, { recent: this.recent, now: this.now() });
   }
 
   /**

@@ -14,7 +14,7 @@ import type { TraceService } from '../trace/types.ts';
 import { CaseService, type CaseServiceOptions } from './case.service.ts';
 import { CommandService, NO_WHEREABOUTS, tracerRecentPlaces, type Whereabouts } from './command.service.ts';
 import { EventBus, type LoopEvent } from './events.ts';
-import { FeedbackService } from './feedback.service.ts';
+import { FeedbackService, type IdentityResolver } from './feedback.service.ts';
 import { JurisdictionService, LoopInputError, NotFoundError } from './jurisdiction.service.ts';
 import { LeadService } from './lead.service.ts';
 
@@ -152,6 +152,11 @@ export interface LoopDeps {
   tracer?: TraceService | null;
   /** Finds where people live or were last seen; without it leads go to the case's unit. */
   whereabouts?: Whereabouts;
+  /**
+   * Resolves an identifier to its person (the identity service): corrected identifiers from feedback
+   * join the person they belong to. Without it they are taken as given.
+   */
+  identity?: IdentityResolver | null;
   rules?: PushRuleSet;
   trace?: CaseServiceOptions;
   /** The clock (tests and simulations move it). */
@@ -177,11 +182,12 @@ export function createLoop(deps: LoopDeps): Loop {
   const whereabouts = deps.whereabouts ?? NO_WHEREABOUTS;
   const jurisdictions = new JurisdictionService(deps.store, bus);
   const commands = new CommandService(deps.store, bus, jurisdictions, rules, now);
-  // Contacts a trace's evidence cannot place are looked up in the tracer's index, not by a store scan.
+  // Contacts a trace's evidence cannot place are looked up in the tracer's index (their latest presences
+  // alone, no contact search) before any read of the presence store.
   const recent = deps.tracer ? tracerRecentPlaces(deps.tracer, now) : undefined;
   const leads = new LeadService(deps.store, jurisdictions, commands, whereabouts, rules, now, recent);
-  const cases = new CaseService(deps.store, bus, jurisdictions, leads, whereabouts, deps.tracer ?? null, deps.trace ?? {}, now);
-  const feedback = new FeedbackService(deps.store, bus, jurisdictions, commands, leads, cases, now);
+  const cases = new CaseService(deps.store, bus, jurisdictions, leads, deps.tracer ?? null, deps.trace ?? {}, now);
+  const feedback = new FeedbackService(deps.store, bus, jurisdictions, commands, leads, cases, now, deps.identity ?? null);
   const status = new LoopService(deps.store, jurisdictions, feedback, bus);
   return { bus, jurisdictions, cases, leads, commands, feedback, status };
 }

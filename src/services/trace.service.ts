@@ -13,8 +13,12 @@ import type { BuildProgress } from '../trace/index/presence-index.ts';
 import { CachedDictionary, StoreCandidateSource } from '../trace/store-source.ts';
 import { Tracer } from '../trace/tracer.ts';
 import type { TraceRequest, TraceResult, TraceService } from '../trace/types.ts';
+import type { RecentPresences } from './command.service.ts';
 
 export type { TraceRequest, TraceResult, TraceService } from '../trace/types.ts';
+
+/** Windows of `recentPlaces`, in days before its `before`: the narrowest first. */
+const RECENT_WINDOW_DAYS = [3, 28];
 
 /** How the service finds presences. */
 export type TraceMode =
@@ -100,6 +104,52 @@ export class PresenceTraceService implements TraceService {
 
   trace(req: TraceRequest): Promise<TraceResult> {
     return this.tracer.trace(req);
+  }
+
+  /**
+   * For each person (`kind:value` identifiers, completed by identity resolution), the places of their
+   * latest presences that began before `before` (epoch ms), latest first, each once, at most `limit`,
+   * and the span those presences cover: a read of their trajectory alone, no contact search. The last few days first, a wider window (a few
+   * weeks, never the whole history) only while fewer than `limit` places are found; on the index each
+   * read is a binary search per identifier.
+   */
+  async recentPlaces(people: readonly (readonly string[])[], before: number, limit: number): Promise<RecentPresences[]> {
+    const keys = [...new Set(people.flat())];
+    const dictIds = keys.length ? await this.dict.identifierIds(keys) : new Map<string, number>();
+    const to = Math.floor(before / 1000);
+    const perPerson: { places: number[]; from: number; to: number }[] = [];
+    for (const ids of people) {
+      const idents = new Set<number>();
+      for (const k of ids) {
+        const d = dictIds.get(k);
+        if (d !== undefined) for (const g of this.groups.groupOf(d)) idents.add(g);
+      }
+      let rows: Awaited<ReturnType<CandidateSource['presencesOf']>> = [];
+      if (idents.size) {
+        for (const days of RECENT_WINDOW_DAYS) {
+          rows = await this.source.presencesOf([...idents], Math.max(0, to - days * 86_400), to);
+          if (new Set(rows.map((r) => r.place)).size >= limit) break;
+        }
+      }
+      rows.sort((a, b) => b.start - a.start || b.end - a.end || a.place - b.place);
+      const places: number[] = [];
+      let from = 0;
+      let until = 0;
+      for (const r of rows) {
+        if (!places.includes(r.place)) {
+          if (places.length === limit) break;
+          places.push(r.place);
+        }
+        from = r.start;
+        until = Math.max(until, r.end);
+      }
+      perPerson.push({ places, from, to: until });
+    }
+    const placeIds = [...new Set(perPerson.flatMap((p) => p.places))];
+    const names = new Map<number, string>();
+    const placeKeys = placeIds.length ? await this.dict.placeKeys(placeIds) : [];
+    placeIds.forEach((id, i) => names.set(id, placeKeys[i]));
+    return perPerson.map((p) => ({ places: p.places.map((id) => names.get(id) ?? '').filter((k) => k !== ''), from: p.from, to: p.to }));
   }
 
   /**

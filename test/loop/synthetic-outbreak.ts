@@ -46,25 +46,41 @@ export interface OutbreakCity {
   close(): Promise<void>;
 }
 
-/** Generates a city into a folder, ingests it into DuckDB and builds the trace index. */
-export async function prepareCity(opts: { seed: number; people: number; days: number; dir?: string }): Promise<OutbreakCity> {
-  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-outbreak-'));
+/**
+ * Generates a city into a folder, ingests it into DuckDB and builds the trace index. With `cache`, the
+ * generated files and the ingested store are kept in that folder (one subfolder per seed, size and
+ * days) and reused by later runs: only the index is built again.
+ */
+export async function prepareCity(opts: { seed: number; people: number; days: number; dir?: string; cache?: string }): Promise<OutbreakCity> {
+  const cached = opts.cache ? path.join(opts.cache, `loop-city-${opts.seed}-${opts.people}-${opts.days}`) : undefined;
+  const dir = cached ?? opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-outbreak-'));
+  const keep = cached !== undefined || opts.dir !== undefined;
   const cityDir = path.join(dir, 'city');
+  const ready = path.join(dir, 'ready.json');
   let presence: DuckDbPresenceStore | undefined;
   let city: GenerateSummary;
   let truth: Truth;
   let tracer: PresenceTraceService;
   try {
-    city = await generateCity({ seed: opts.seed, people: opts.people, days: opts.days, out: cityDir });
-    truth = readTruth(city.paths.truth);
-    presence = await DuckDbPresenceStore.open(path.join(dir, 'presence.duckdb'));
-    const ingest = new IngestService(presence, { timeZone: truth.options.timeZone, rejectsDir: path.join(dir, 'rejects') }, openDuckDbScratch);
-    for (const entry of ingest.planFolder(cityDir)) if (!entry.skipped) await ingest.ingestFile(entry.file);
+    if (cached && fs.existsSync(ready)) {
+      city = JSON.parse(fs.readFileSync(ready, 'utf8')) as GenerateSummary;
+      truth = readTruth(city.paths.truth);
+      presence = await DuckDbPresenceStore.open(path.join(dir, 'presence.duckdb'));
+    } else {
+      if (cached) fs.rmSync(dir, { recursive: true, force: true });
+      city = await generateCity({ seed: opts.seed, people: opts.people, days: opts.days, out: cityDir });
+      truth = readTruth(city.paths.truth);
+      presence = await DuckDbPresenceStore.open(path.join(dir, 'presence.duckdb'));
+      const ingest = new IngestService(presence, { timeZone: truth.options.timeZone, rejectsDir: path.join(dir, 'rejects') }, openDuckDbScratch);
+      for (const entry of ingest.planFolder(cityDir)) if (!entry.skipped) await ingest.ingestFile(entry.file);
+      // Written last: a run cut short leaves no marker, and the next run starts over.
+      if (cached) fs.writeFileSync(ready, JSON.stringify(city));
+    }
     tracer = await PresenceTraceService.start({ store: presence, timeZone: truth.options.timeZone });
   } catch (err) {
     // A failed setup leaves nothing behind: the caller never gets a world to close.
     await presence?.close();
-    if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   const store = presence;
@@ -73,7 +89,7 @@ export async function prepareCity(opts: { seed: number; people: number; days: nu
     dir, city, truth, presence: store, tracer, now,
     async close() {
       await store.close();
-      if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -2,10 +2,12 @@
  * @module `cordon case add|confirm|list|show`: cases for scripts. Adding or confirming a case traces it
  * and pushes its leads as commands. Also holds how the loop commands open the stores they need.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
 import { ALL_JURISDICTIONS, type Actor } from '../../domain/jurisdiction.ts';
 import { presenceWhereabouts } from '../../services/command.service.ts';
+import { FileLinkDecisionLog, IdentityService } from '../../services/identity.service.ts';
 import { createLoop, type Loop } from '../../services/loop.service.ts';
 import { PresenceTraceService } from '../../services/trace.service.ts';
 import { DuckDbPresenceStore } from '../../stores/presence/duckdb/duckdb-presence-store.ts';
@@ -33,7 +35,9 @@ export async function withLoop<T>(cmd: Command, withPresence: boolean, fn: (loop
     // The index, not one store read per place: a degree-2 trace of a busy case reads thousands of
     // places, which the index answers in seconds where per-place store reads take minutes.
     const tracer = presence ? await PresenceTraceService.start({ store: presence, timeZone: config.timeZone, mode: 'index' }) : null;
-    const loop = createLoop({ store: records, tracer, ...(presence ? { whereabouts: presenceWhereabouts(presence) } : {}) });
+    // Corrected identifiers from feedback are resolved as the server resolves them (links and decisions).
+    const identity = presence ? new IdentityService(presence, new FileLinkDecisionLog(path.join(config.dataDir, 'identity-decisions.jsonl'))) : null;
+    const loop = createLoop({ store: records, tracer, identity, ...(presence ? { whereabouts: presenceWhereabouts(presence) } : {}) });
     return await fn(loop, config);
   } finally {
     await presence?.close();

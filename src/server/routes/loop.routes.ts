@@ -17,7 +17,7 @@ import { caseOut, commandOut, exposureOut, leadOut, traceOut } from '../format.t
 import { guard, principalOf } from '../http.ts';
 import { ReadCache } from '../read-cache.ts';
 import type { PersonRefCodec } from '../person-ref.ts';
-import { checkedPurposeProperties, errorSchema, idParam, purposeProperties } from '../schemas.ts';
+import { checkedPurposeProperties, errorSchema, idParam } from '../schemas.ts';
 import type { RouteContext, RouteGroup } from '../server.ts';
 
 export interface LoopRouteDeps {
@@ -207,28 +207,40 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       return { case: caseOut(refs, kase), trace: traceOutcomeOut(trace) };
     });
 
-    app.post<{ Params: { id: string }; Body: { purpose: string } }>('/api/cases/:id/trace', {
+    // The purpose of the trace routes is checked in the handler, not by the schema (which only bounds it):
+    // a read refused for want of a purpose (or case) answers 400 and is written to the audit trail as
+    // denied, before anything about the case is looked up.
+    app.post<{ Params: { id: string }; Body: { purpose?: string } }>('/api/cases/:id/trace', {
       preHandler: guard(auth, 'trace:run'),
       schema: {
         tags: ['cases'],
-        summary: 'Trace a case again and push any new leads (purpose required, audited)',
+        summary: 'Trace a case again and push any new leads (purpose required, audited, refusals too)',
         params: idParam,
-        body: { type: 'object', required: ['purpose'], additionalProperties: false, properties: { purpose: purposeProperties.purpose } },
+        body: { type: 'object', additionalProperties: false, properties: { purpose: checkedPurposeProperties.purpose } },
       },
     }, async (req) => {
       const p = principalOf(req);
+      const checked = await audit.requirePurpose(p, 'case.retrace', { purpose: req.body?.purpose, caseId: req.params.id }, `case:${req.params.id}`, { where: 'body' });
       await loop.cases.get(p, req.params.id);
-      await audit.recordRead(p, 'case.retrace', { purpose: req.body.purpose, caseId: req.params.id }, `case:${req.params.id}`);
+      await audit.record(p, 'case.retrace', 'ok', { caseId: req.params.id, purpose: checked.purpose, subject: `case:${req.params.id}` });
       return { trace: traceOutcomeOut(await loop.cases.retrace(p, req.params.id)) };
     });
 
-    // ---- trace reads (purpose-bound, audited before the data is returned)
-    const runTrace = async (req: FastifyRequest, caseId: string, purpose: string, action: string, opts: { rules?: string; degree?: 1 | 2 }) => {
+    // ---- trace reads (purpose-bound: refusals audited, reads audited before the data is returned)
+    const runTrace = async (
+      req: FastifyRequest,
+      input: { caseId?: string; purpose?: string },
+      where: 'body' | 'querystring',
+      action: string,
+      opts: { rules?: string; degree?: 1 | 2 },
+    ) => {
       const p = principalOf(req);
-      const kase = await loop.cases.get(p, caseId);
+      // No purpose, no read — not even whether the case exists; the refusal is on the trail.
+      const { purpose, caseId } = await audit.requirePurpose(p, action, input, input.caseId ? `case:${input.caseId}` : null, { where });
+      const kase = await loop.cases.get(p, caseId as string);
       const tracer = deps.tracer();
       if (!tracer) throw Object.assign(new Error('no presence data is loaded: tracing is unavailable'), { statusCode: 503 });
-      await audit.recordRead(p, action, { purpose, caseId }, `person:${refs.encode(kase.personKey)}`, { rules: opts.rules ?? null, degree: opts.degree ?? 2 });
+      await audit.record(p, action, 'ok', { caseId, purpose, subject: `person:${refs.encode(kase.personKey)}`, detail: { rules: opts.rules ?? null, degree: opts.degree ?? 2 } });
       return tracer.trace({
         id: kase.ids[0] ?? kase.personKey,
         ...(kase.onset ? { onset: kase.onset } : {}),
@@ -240,17 +252,16 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       });
     };
 
-    app.post<{ Body: { caseId: string; purpose: string; rules?: string; degree?: 1 | 2 } }>('/api/trace', {
+    app.post<{ Body: { caseId?: string; purpose?: string; rules?: string; degree?: 1 | 2 } }>('/api/trace', {
       preHandler: guard(auth, 'trace:run'),
       schema: {
         tags: ['trace'],
-        summary: 'A case\'s trajectory and contacts with evidence (purpose and case required; audited)',
+        summary: 'A case\'s trajectory and contacts with evidence (purpose and case required; audited, refusals too)',
         body: {
           type: 'object',
-          required: ['caseId', 'purpose'],
           additionalProperties: false,
           properties: {
-            ...purposeProperties,
+            ...checkedPurposeProperties,
             rules: { type: 'string', enum: ['v8', 'v9'] },
             degree: { type: 'integer', enum: [1, 2] },
           },
@@ -258,7 +269,7 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
         response: { 400: errorSchema, 404: errorSchema },
       },
     }, async (req) => {
-      const out = traceOut(refs, await runTrace(req, req.body.caseId, req.body.purpose, 'trace.read', req.body)) as { trajectory: { place: string; lat?: number; lon?: number }[] };
+      const out = traceOut(refs, await runTrace(req, req.body ?? {}, 'body', 'trace.read', req.body ?? {})) as { trajectory: { place: string; lat?: number; lon?: number }[] };
       // Places carry coordinates in the places file, not in presences: add them so the path can be drawn.
       if (deps.placeCoordinates && out.trajectory.length) {
         const coords = await deps.placeCoordinates([...new Set(out.trajectory.map((t) => t.place))]);
@@ -267,21 +278,20 @@ export function loopRoutes(deps: LoopRouteDeps): RouteGroup {
       return out;
     });
 
-    app.get<{ Params: { id: string }; Querystring: { purpose: string; rules?: string; degree?: 1 | 2 } }>('/api/cases/:id/contacts.csv', {
+    app.get<{ Params: { id: string }; Querystring: { purpose?: string; rules?: string; degree?: 1 | 2 } }>('/api/cases/:id/contacts.csv', {
       preHandler: guard(auth, 'trace:run'),
       schema: {
         tags: ['trace'],
-        summary: 'Export a case\'s contact list as CSV (purpose required; audited)',
+        summary: 'Export a case\'s contact list as CSV (purpose required; audited, refusals too)',
         params: idParam,
         querystring: {
           type: 'object',
-          required: ['purpose'],
           additionalProperties: false,
-          properties: { purpose: purposeProperties.purpose, rules: { type: 'string', enum: ['v8', 'v9'] }, degree: { type: 'integer', enum: [1, 2] } },
+          properties: { purpose: checkedPurposeProperties.purpose, rules: { type: 'string', enum: ['v8', 'v9'] }, degree: { type: 'integer', enum: [1, 2] } },
         },
       },
     }, async (req, reply) => {
-      const result = await runTrace(req, req.params.id, req.query.purpose, 'trace.export', req.query);
+      const result = await runTrace(req, { caseId: req.params.id, purpose: req.query.purpose }, 'querystring', 'trace.export', req.query);
       const out = traceOut(refs, result) as { contacts: { personRef: string; ids: string[]; degree: number; category: string; viaPersonRef: string | null; firstExposure: string; risk: { score: number } }[] };
       const lines = ['person_ref,ids,degree,category,via_person_ref,first_exposure,risk'];
       for (const c of out.contacts) {

@@ -17,5 +17,5 @@ export async function openRecordsStore(url: string): Promise<RecordsStore> {
     const { openPostgresRecordsStore } = await import('./postgres/postgres-records-store.ts');
     return openPostgresRecordsStore(url);
   }
-  throw new Error('records store URL must be sqlite:PATH or postgres://USER@HOST:PORT/DB[?schema=NAME]');
+  throw new Error('records store URL must be sqlite:PATH or postgres://USER@HOST:PORT/DB[?schema=NAME][&prepare=false]');
 }

@@ -227,11 +227,25 @@ function personIds(dialect: SqlDialect): string {
   `;
 }
 
+/**
+ * PostgreSQL vacuums the commands table after 1% of its rows changed instead of 20%. Commands change
+ * all day (accepted, started, closed), and the inbox's counts and pages are read from its indexes
+ * alone only on pages vacuum has marked all-visible: with the default, 100,000 open commands could see
+ * 20,000 changes before the next vacuum, leaving almost every page to be read from the table again
+ * (a precinct's count: 2,000 table pages against none).
+ */
+const COMMANDS_VACUUM = {
+  sqlite: '',
+  postgres: `ALTER TABLE commands SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01,
+    autovacuum_analyze_scale_factor = 0.02);`,
+};
+
 const MIGRATIONS: Migration[] = [
   { id: '0001_loop', sql: { sqlite: initial('sqlite'), postgres: initial('postgres') } },
   { id: '0002_inbox_indexes', sql: { sqlite: INBOX_INDEXES, postgres: INBOX_INDEXES } },
   { id: '0003_status_history', sql: { sqlite: statusHistory('sqlite'), postgres: statusHistory('postgres') } },
   { id: '0004_person_ids', sql: { sqlite: personIds('sqlite'), postgres: personIds('postgres') } },
+  { id: '0005_commands_vacuum', sql: COMMANDS_VACUUM },
 ];
 
 /** The records area, to pass to `migrate` (before or after other areas: they do not depend on it). */

@@ -108,6 +108,11 @@ export interface SecurityStore {
   createSession(session: SessionRecord): Promise<void>;
   /** A session by the hash of its token, or null. */
   sessionByHash(idHash: string): Promise<SessionRecord | null>;
+  /**
+   * A session and its user (null when the user is gone) in one read, or null without such a session:
+   * what checking a request's cookie needs.
+   */
+  sessionWithUser(idHash: string): Promise<{ session: SessionRecord; user: UserRecord | null } | null>;
   /** Moves a session's last-seen time forward. */
   touchSession(idHash: string, at: string): Promise<void>;
   /** Ends one session. */

@@ -89,6 +89,16 @@ for (const backend of BACKENDS) {
       expect(await sut.sessionByHash('h2')).toBeNull();
     });
 
+    it('reads a session with its user in one call', async () => {
+      await sut.createUser({ ...user('u5', 'staff5'), createdAt: '2025-06-01T00:00:00.000Z' });
+      await sut.createSession({ idHash: 'h5', userId: 'u5', createdAt: '2026-01-01T00:00:00.000Z', lastSeenAt: '2026-01-01T00:30:00.000Z' });
+      const found = await sut.sessionWithUser('h5');
+      expect(found?.session).toEqual({ idHash: 'h5', userId: 'u5', createdAt: '2026-01-01T00:00:00.000Z', lastSeenAt: '2026-01-01T00:30:00.000Z' });
+      expect(found?.user).toEqual(await sut.userById('u5'));
+      expect(found?.user?.createdAt).toBe('2025-06-01T00:00:00.000Z');
+      expect(await sut.sessionWithUser('nothing')).toBeNull();
+    });
+
     it('keeps the audit trail append-only: the database refuses UPDATE and DELETE', async () => {
       const row = await sut.appendAudit({
         at: '2026-01-03T00:00:00.000Z', userId: 'u1', username: 'officer1', role: 'analyst', jurisdiction: 'J1',

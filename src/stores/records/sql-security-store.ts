@@ -172,6 +172,19 @@ export class SqlSecurityStore implements SecurityStore {
     return rows.length ? toSession(rows[0]) : null;
   }
 
+  async sessionWithUser(idHash: string): Promise<{ session: SessionRecord; user: UserRecord | null } | null> {
+    // One round trip instead of two: every request whose cached session check ran out needs both.
+    const rows = await this.conn.query(
+      `SELECT s.id_hash, s.user_id, s.created_at AS session_created_at, s.last_seen_at, u.*
+       FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`,
+      [idHash],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    const session = toSession({ ...r, created_at: r.session_created_at });
+    return { session, user: r.id === null || r.id === undefined ? null : toUser(r) };
+  }
+
   async touchSession(idHash: string, at: string): Promise<void> {
     await this.conn.execute('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?', [at, idHash, at]);
   }

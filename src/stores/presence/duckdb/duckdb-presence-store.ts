@@ -147,6 +147,8 @@ CREATE TABLE IF NOT EXISTS subs (id UINTEGER NOT NULL, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (id UINTEGER NOT NULL, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS presences (ident UINTEGER NOT NULL, place UINTEGER NOT NULL, start UINTEGER NOT NULL,
   "end" UINTEGER NOT NULL, sub UINTEGER NOT NULL, source UINTEGER NOT NULL, flags UTINYINT NOT NULL, lat DOUBLE, lon DOUBLE);
+-- One row per committed batch of presences: its row count, start range and digest (see commitStaged).
+CREATE TABLE IF NOT EXISTS presence_batches (rows BIGINT NOT NULL, lo BIGINT NOT NULL, hi BIGINT NOT NULL, digest HUGEINT NOT NULL);
 CREATE TABLE IF NOT EXISTS identity_links (a_kind VARCHAR NOT NULL, a_value VARCHAR NOT NULL, b_kind VARCHAR NOT NULL,
   b_value VARCHAR NOT NULL, source VARCHAR);
 CREATE TABLE IF NOT EXISTS people (id_kind VARCHAR NOT NULL, id_value VARCHAR NOT NULL, name VARCHAR, address VARCHAR,
@@ -277,15 +279,25 @@ export class DuckDbPresenceStore implements PresenceStore {
    * skipped. Either all of it commits or none.
    */
   private async commitStaged(r: DuckDbSqlRunner, table: string, returnChunk: boolean): Promise<PresenceInsertResult> {
-    const range = await r.rows(`SELECT count(*) AS n, min(start) AS lo, max(start) AS hi FROM ${table}`);
-    const staged = num(range[0].n);
-    if (staged === 0) return returnChunk ? { inserted: 0, duplicates: 0, chunk: emptyChunk() } : { inserted: 0, duplicates: 0 };
-    const lo = num(range[0].lo);
-    const hi = num(range[0].hi);
+    // A digest of the batch's rows by their identity (the columns that tell a duplicate; a sum of row
+    // hashes, so the same rows in any order give the same digest). A batch whose every row was stored
+    // by an earlier batch with the same digest, as when a file is ingested again, is skipped whole.
+    const [d] = await r.rows(`SELECT count(*) AS n, min(start) AS lo, max(start) AS hi,
+  sum(hash(id_kind, id_value, place_kind, place_id, start, "end", sub, source)) AS digest FROM ${table}`);
+    const staged = num(d.n);
+    const nothing = (duplicates: number): PresenceInsertResult =>
+      returnChunk ? { inserted: 0, duplicates, chunk: emptyChunk() } : { inserted: 0, duplicates };
+    if (staged === 0) return nothing(0);
+    const lo = num(d.lo);
+    const hi = num(d.hi);
+    if (typeof d.digest !== 'bigint' && typeof d.digest !== 'number') throw new Error('batch digest is not a number');
+    const digest = `${sqlInt(staged)}, ${sqlInt(lo)}, ${sqlInt(hi)}, ${String(d.digest)}::HUGEINT`;
+    if (num((await r.rows(`SELECT count(*) AS n FROM presence_batches WHERE (rows, lo, hi, digest) = (${digest})`))[0].n) > 0) return nothing(staged);
     await r.run('BEGIN TRANSACTION');
     try {
       // One statement per step (same transaction): each shows up on its own in a profile.
       for (const stmt of commitStatements(table, lo, hi)) await r.run(stmt);
+      await r.run(`INSERT INTO presence_batches VALUES (${digest})`);
       const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
       const chunk = returnChunk ? await readChunk(r.conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh) : undefined;
       await r.run('COMMIT');
@@ -532,12 +544,17 @@ LEFT JOIN sources so ON so.id = x.source AND x.source <> 0`;
   async presencesOf(idKeys: readonly string[], from: number, to: number): Promise<StoredPresence[]> {
     const keys = keyPairs(idKeys);
     if (!keys) return [];
-    const rows = await this.mutex.run(() =>
-      this.runner.rows(`${DuckDbPresenceStore.STORED_SELECT}
-WHERE x.ident IN (SELECT i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value)
-  AND x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}
-ORDER BY x.start, x."end", pl.kind, pl.place_id`),
-    );
+    const rows = await this.mutex.run(async () => {
+      // The identifiers' dictionary ids first, as a literal list: the scan of presences then filters as
+      // it reads (zone maps skip other times) and only the rows found are joined to their names. With a
+      // subquery of ids, every row was joined first — seconds on tens of millions of rows, whatever the window.
+      const ids = (await this.runner.rows(`SELECT i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value`))
+        .map((r) => num(r.id));
+      if (!ids.length) return [];
+      return this.runner.rows(`${DuckDbPresenceStore.STORED_SELECT}
+WHERE x.ident IN (${ids.map(sqlInt).join(', ')}) AND x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}
+ORDER BY x.start, x."end", pl.kind, pl.place_id`);
+    });
     return rows.map(toStoredPresence);
   }
 
@@ -633,6 +650,8 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
       try {
         const stats = await r.rows(`SELECT count(*) AS n, min(start) AS lo, max(start) AS hi FROM presences WHERE "end" <= ${sqlInt(before)}`);
         await r.run(`DELETE FROM presences WHERE "end" <= ${sqlInt(before)}`);
+        // A batch some of whose rows are gone is no longer stored whole: its record goes too.
+        await r.run(`DELETE FROM presence_batches WHERE lo < ${sqlInt(before)}`);
         await r.run('COMMIT');
         const removed = num(stats[0].n);
         if (removed > 0) await r.run('CHECKPOINT');

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Presence } from '../../src/domain/formats.ts';
+import type { Actor } from '../../src/domain/jurisdiction.ts';
+import { presenceWhereabouts } from '../../src/services/command.service.ts';
+import { IdentityService, type LinkDecisionRecord } from '../../src/services/identity.service.ts';
+import { createLoop, type Loop } from '../../src/services/loop.service.ts';
+import { PresenceTraceService } from '../../src/services/trace.service.ts';
+import { DuckDbPresenceStore } from '../../src/stores/presence/duckdb/duckdb-presence-store.ts';
+import type { RecordsStore } from '../../src/stores/records/records-store.ts';
+import { openSqliteRecordsStore } from '../../src/stores/records/sqlite/sqlite-records-store.ts';
+
+const box = (w: number, s: number, e: number, n: number): number[][][] => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
+const feature = (code: string, level: string, parent: string | null, coords: number[][][]): object => ({
+  type: 'Feature', properties: { code, name: `${code}单位`, name_en: code, level, parent }, geometry: { type: 'Polygon', coordinates: coords },
+});
+const GEOJSON = JSON.stringify({
+  type: 'FeatureCollection',
+  features: [
+    feature('CITY', 'city', null, box(121, 29, 123, 30)),
+    feature('P1', 'precinct', 'CITY', box(121, 29, 122, 30)),
+    feature('P2', 'precinct', 'CITY', box(122, 29, 123, 30)),
+  ],
+});
+const at = (iso: string): number => Date.parse(iso) / 1000;
+const p = (id: string, start: string, end: string): Presence => {
+  const [idKind, idValue] = id.split(':') as [Presence['idKind'], string];
+  return { idKind, idValue, placeKind: 'venue', placeId: 'V1', start: at(start), end: at(end), dateOnly: false, pointEvent: false };
+};
+const CITY: Actor = { userId: 'u-cmd', role: 'commander', jurisdiction: 'CITY' };
+// A met B, F and G at V1 (in P1). The phone 13900000009 belongs to id_card K, who lives in P2.
+const K_PHONE = 'phone:13900000009';
+
+describe('identity mismatch: the corrected identifiers are resolved to their person and the lead reissued', () => {
+  let presence: DuckDbPresenceStore;
+  let records: RecordsStore;
+  let loop: Loop;
+  let caseId: string;
+  const clock = new Date('2020-01-24T00:00:00Z');
+
+  beforeAll(async () => {
+    presence = await DuckDbPresenceStore.open(':memory:');
+    await presence.insertPresences([
+      p('id_card:A', '2020-01-22T10:00:00+08:00', '2020-01-22T11:00:00+08:00'),
+      p('id_card:B', '2020-01-22T10:05:00+08:00', '2020-01-22T10:45:00+08:00'),
+      p('id_card:F', '2020-01-22T10:10:00+08:00', '2020-01-22T10:50:00+08:00'),
+      p('id_card:G', '2020-01-22T10:15:00+08:00', '2020-01-22T10:55:00+08:00'),
+    ]);
+    await presence.insertIdentityLinks([{ aKind: 'phone', aValue: '13900000009', bKind: 'id_card', bValue: 'K' }]);
+    await presence.upsertPeople([
+      { idKind: 'id_card', idValue: 'A', jurisdiction: 'P1' },
+      { idKind: 'id_card', idValue: 'B', jurisdiction: 'P1' },
+      { idKind: 'id_card', idValue: 'K', jurisdiction: 'P2' },
+    ]);
+    await presence.upsertPlaces([{ placeKind: 'venue', placeId: 'V1', jurisdiction: 'P1' }]);
+    const decisions: LinkDecisionRecord[] = [];
+    const identity = new IdentityService(presence, { all: async () => decisions, append: async (d) => void decisions.push(d) });
+    const tracer = await PresenceTraceService.start({ store: presence, timeZone: 'Asia/Shanghai', identity });
+    records = await openSqliteRecordsStore(':memory:');
+    loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presence), identity, now: () => clock, trace: { traceDegree: 1 } });
+    await loop.jurisdictions.importGeoJson(CITY, GEOJSON, 'test.geojson');
+    const made = await loop.cases.add(CITY, { ids: ['id_card:A'], classification: 'confirmed', onset: '2020-01-23' });
+    caseId = made.case.id;
+    expect((await records.listLeads({ caseId })).map((l) => l.personKey).sort()).toEqual(['id_card:B', 'id_card:F', 'id_card:G']);
+  });
+  afterAll(async () => {
+    await records?.close();
+    await presence?.close();
+  });
+
+  it('keys, deduplicates and pushes the reissued lead as the person the corrected identifier belongs to', async () => {
+    const leadF = (await records.openLeadOf('id_card:F'))!;
+    const r = await loop.feedback.file(CITY, leadF.commandId!, { outcome: 'identity_mismatch', correctedIds: [K_PHONE] });
+    expect(r.newLeads).toBe(1);
+    const reissued = (await records.openLeadOf('id_card:K'))!;
+    expect(reissued).toMatchObject({ personKey: 'id_card:K', reissueOf: leadF.id, caseId, jurisdiction: 'P2' });
+    expect(reissued.ids).toEqual(expect.arrayContaining(['id_card:K', K_PHONE]));
+    expect((await records.getCommand(reissued.commandId!))?.jurisdiction).toBe('P2');
+    // One person, one open lead: the phone is no separate person.
+    expect(await records.openLeadOf(K_PHONE)).toBeNull();
+  });
+
+  it('joins the corrected person\'s open lead instead of a second one, and the case\'s loop still closes', async () => {
+    const leadG = (await records.openLeadOf('id_card:G'))!;
+    const leadB = (await records.openLeadOf('id_card:B'))!;
+    const r = await loop.feedback.file(CITY, leadG.commandId!, { outcome: 'identity_mismatch', correctedIds: ['id_card:B'] });
+    expect(r.newLeads).toBe(0);
+    expect((await records.openLeadOf('id_card:B'))?.id).toBe(leadB.id);
+    expect((await records.listExposures({ leadId: leadB.id })).length).toBe(2);
+    await loop.feedback.file(CITY, leadB.commandId!, { outcome: 'tested_negative' });
+    const leadK = (await records.openLeadOf('id_card:K'))!;
+    const last = await loop.feedback.file(CITY, leadK.commandId!, { outcome: 'tested_negative' });
+    expect(last.closedLoops).toEqual([caseId]);
+  });
+});
