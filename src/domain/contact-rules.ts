@@ -275,10 +275,14 @@ function seatKnown(s: SubInfo | null): s is SubInfo & { carriage: number; row: n
  * (Hot: it builds no text; `explainPair` says why, for the pairs that are shown.)
  */
 export function evaluatePair(rules: RuleSet, a: PairSide, b: PairSide): PairVerdict | null {
+  return evaluateWith(ruleFor(rules, a.placeKind), a, b);
+}
+
+/** `evaluatePair` with the rule of the place kind already looked up (a trace looks it up once per kind). */
+export function evaluateWith(rule: KindRule, a: PairSide, b: PairSide): PairVerdict | null {
   const overlapSeconds = Math.min(a.end, b.end) - Math.max(a.start, b.start);
   if (overlapSeconds <= 0) return null;
   const low = a.dateOnly || b.dateOnly;
-  const rule = ruleFor(rules, a.placeKind);
   switch (rule.rule) {
     case 'co-presence':
       return verdict(rule.category, rule.rule, overlapSeconds, low);
@@ -305,24 +309,37 @@ export function evaluatePair(rules: RuleSet, a: PairSide, b: PairSide): PairVerd
   }
 }
 
-/** Reasons already worded, per rule (rules are loaded once and never change) and overlap in seconds. */
+/** Reasons already worded, per rule (rules are loaded once and never change) and overlap in seconds (or seat distance and carriage). */
 const reasons = new WeakMap<KindRule, Map<number, string>>();
+
+/** The memo of worded reasons of a rule (started over past 100,000 texts). */
+export function reasonsOf(rule: KindRule): Map<number, string> {
+  let texts = reasons.get(rule);
+  if (!texts) reasons.set(rule, (texts = new Map()));
+  else if (texts.size >= 100_000) texts.clear();
+  return texts;
+}
 
 /** Says in words why a pair got its verdict ("overlap 42 min ≥ 15 min", "carriage 7, 2 rows apart ≤ 3"). */
 export function explainPair(rules: RuleSet, a: PairSide, b: PairSide, v: PairVerdict): string {
-  const rule = ruleFor(rules, a.placeKind);
+  return explainWith(ruleFor(rules, a.placeKind), a, b, v, reasonsOf);
+}
+
+/**
+ * `explainPair` with the rule already looked up; `words` gives the rule's worded-reason memo (a
+ * trace passes one that remembers the map it got for each rule, so the memo costs one lookup per rule).
+ */
+export function explainWith(rule: KindRule, a: PairSide, b: PairSide, v: PairVerdict, words: (rule: KindRule) => Map<number, string> = reasonsOf): string {
   switch (rule.rule) {
     case 'co-presence':
     case 'duration': {
       // These depend on the overlap alone, and a trace explains hundreds of pairs with the same few overlaps.
-      let texts = reasons.get(rule);
-      if (!texts) reasons.set(rule, (texts = new Map()));
+      const texts = words(rule);
       let why = texts.get(v.overlapSeconds);
       if (why === undefined) {
         const o = minutes(v.overlapSeconds);
         why = rule.rule === 'co-presence' ? `co-present ${o}`
           : v.overlapSeconds >= Math.round(rule.minutes * 60) ? `overlap ${o} ≥ ${rule.minutes} min` : `overlap ${o} < ${rule.minutes} min`;
-        if (texts.size >= 100_000) texts.clear();
         texts.set(v.overlapSeconds, why);
       }
       return why;
@@ -338,8 +355,17 @@ export function explainPair(rules: RuleSet, a: PairSide, b: PairSide, v: PairVer
         const o = minutes(v.overlapSeconds);
         return v.category === 'close' ? `seat unknown, on board together ${o} ≥ ${rule.withoutSeatMinutes} min` : `seat unknown, on board together ${o}`;
       }
+      const carriage = rule.sameCarriage && a.sub ? a.sub.carriage : null;
+      // The words depend on the carriage and the distance alone: remembered for small whole numbers.
+      const memo = Number.isInteger(v.seatDistance) && v.seatDistance >= 0 && v.seatDistance < 10_000 && (carriage === null || (Number.isInteger(carriage) && carriage >= 0 && carriage < 10_000));
+      const k = memo ? (carriage === null ? 0 : carriage + 1) * 10_000 + v.seatDistance : -1;
+      const texts = memo ? words(rule) : undefined;
+      const known = texts?.get(k);
+      if (known !== undefined) return known;
       const where = rule.sameCarriage && a.sub ? `carriage ${a.sub.carriage}, ` : '';
-      return `${where}${v.seatDistance} rows apart ${v.seatDistance <= rule.rows ? '≤' : '>'} ${rule.rows}`;
+      const why = `${where}${v.seatDistance} rows apart ${v.seatDistance <= rule.rows ? '≤' : '>'} ${rule.rows}`;
+      texts?.set(k, why);
+      return why;
     }
   }
 }

@@ -76,6 +76,7 @@ export function scoreRisk(rules: RuleSet, input: RiskInput): Risk {
   }
   const repeat = Math.min(w.repeatMax, Math.max(0, input.exposures - 1) * w.repeatPerExposure);
   if (repeat > 0) parts.push({ factor: 'repeat', value: repeat, why: text('exposures', input.exposures, (e) => `${e} separate exposures`) });
-  const sum = parts.reduce((s, p) => s + p.value, 0);
+  let sum = 0;
+  for (const p of parts) sum += p.value;
   return { score: Math.max(0, Math.min(100, Math.round(sum))), parts };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainPair, evaluatePair, loadRuleSet, parseSub, type PairSide } from '../domain/contact-rules.ts';
-import { isoSeconds } from './assemble.ts';
+import { compareCodes, isoSeconds, keyCodes } from './assemble.ts';
 
 describe('isoSeconds', () => {
   it('gives the same text as Date#toISOString for any epoch second', () => {
@@ -48,5 +48,17 @@ describe('explainPair', () => {
     expect(explainPair(rules, b, b, below!)).toBe('overlap 14 min 59 s < 15 min');
     // Asked again (now from the worded cache): the same words.
     expect(explainPair(rules, b, b, below!)).toBe('overlap 14 min 59 s < 15 min');
+  });
+});
+
+describe('keyCodes', () => {
+  it('orders keys exactly as < orders the texts (code units; a prefix first)', () => {
+    const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom('id_card:330', 'id_card:3302', 'phone:1', '浙B', ''));
+    fc.assert(fc.property(text, text, fc.string({ maxLength: 4 }), (a, b, tail) => {
+      for (const [x, y] of [[a, b], [a, a + tail], [a + tail, a]]) {
+        const want = x < y ? -1 : x > y ? 1 : 0;
+        expect(Math.sign(compareCodes(keyCodes(x), keyCodes(y)))).toBe(want);
+      }
+    }), { numRuns: 3000 });
   });
 });

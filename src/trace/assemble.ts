@@ -3,7 +3,7 @@
  * pieces, applying the rule set to pairs of pieces, deciding each person's degree and category, and
  * rendering the result with names and risk. The tracer and the brute-force reference both use it.
  */
-import { evaluatePair, explainPair, type Category, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
+import { evaluateWith, explainWith, reasonsOf, ruleFor, type Category, type KindRule, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
 import type { PlaceKind } from '../domain/formats.ts';
 import { compareIdKeys } from '../domain/identity.ts';
 import { scoreRisk } from '../domain/risk.ts';
@@ -39,68 +39,158 @@ export function personOf(groups: IdentityGroups, ident: number): number {
   return groups.personOf ? groups.personOf(ident) : groups.groupOf(ident)[0] ?? ident;
 }
 
-/** A record clipped to the window, with what identifies the stored record. */
-interface RawRecord {
-  p: Piece;
-  /** Seat or room text ('' for none), compared when person and place are equal. */
-  subKey: string;
-  ident: number;
-  rawStart: number;
-  rawEnd: number;
+/** Person ids up to this are found through the scratch arrays below; larger ones through a map. */
+const DENSE_PERSON_MAX = 1 << 26;
+
+/**
+ * Scratch space of `mergePieces`, reused from call to call (it runs synchronously, so calls never
+ * interleave): per person, the call that saw them last and their group number in that call; per
+ * record, its clipped interval and the next record of the same person.
+ */
+const scratch = {
+  call: 0,
+  seen: new Uint32Array(0),
+  group: new Int32Array(0),
+  start: new Float64Array(256),
+  end: new Float64Array(256),
+  next: new Int32Array(256),
+  first: new Int32Array(256),
+  last: new Int32Array(256),
+  count: new Int32Array(256),
+  person: new Float64Array(256),
+};
+
+function growPersons(person: number): void {
+  let n = scratch.seen.length || 1024;
+  while (n <= person) n *= 2;
+  const seen = new Uint32Array(n);
+  seen.set(scratch.seen);
+  const group = new Int32Array(n);
+  group.set(scratch.group);
+  scratch.seen = seen;
+  scratch.group = group;
+}
+
+function growRecords(n: number): void {
+  if (scratch.start.length >= n) return;
+  let m = scratch.start.length;
+  while (m < n) m *= 2;
+  scratch.start = new Float64Array(m);
+  scratch.end = new Float64Array(m);
+  scratch.next = new Int32Array(m);
+  scratch.first = new Int32Array(m);
+  scratch.last = new Int32Array(m);
+  scratch.count = new Int32Array(m);
+  scratch.person = new Float64Array(m);
+}
+
+function newPiece(c: Candidate, person: number, start: number, end: number): Piece {
+  return { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined };
+}
+
+/** Code-unit order of the seat or room texts ('' for none). */
+function subOrder(a: SubInfo | null, b: SubInfo | null): number {
+  if (a === b) return 0;
+  const x = a?.text ?? '';
+  const y = b?.text ?? '';
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
 /**
  * Merges records into pieces: duplicates removed, clipped to [from, to), then per (person, place,
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
+ * Pieces come per person in the order persons first appear, each person's in (place, sub, start) order.
  */
 export function mergePieces(records: readonly Candidate[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
-  // Grouped by person first: most people have one or two records here, so most groups need no sort.
-  const byPerson = new Map<number, RawRecord[]>();
-  for (const c of records) {
+  const n = records.length;
+  growRecords(n);
+  // Grouped by person first (a chain of record numbers per person): most people have one or two
+  // records here, so most groups need no sort.
+  const sc = scratch;
+  const call = (sc.call = (sc.call + 1) >>> 0);
+  if (call === 0) {
+    sc.seen.fill(0);
+    sc.call = 1;
+  }
+  const tag = sc.call;
+  const { start: cs, end: ce, next, first, last, count, person: gp } = sc;
+  let far: Map<number, number> | undefined;
+  let groupsN = 0;
+  const by = groups.personOf ? groups : undefined;
+  for (let i = 0; i < n; i++) {
+    const c = records[i];
     const start = c.start > from ? c.start : from;
     const end = c.end < to ? c.end : to;
     if (end <= start) continue;
-    const person = personOf(groups, c.ident);
-    if (skip?.(person)) continue;
-    const r: RawRecord = {
-      p: { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined },
-      subKey: c.sub?.text ?? '', ident: c.ident, rawStart: c.start, rawEnd: c.end,
-    };
-    const g = byPerson.get(person);
-    if (g) g.push(r);
-    else byPerson.set(person, [r]);
+    const person = by ? by.personOf!(c.ident) : personOf(groups, c.ident);
+    if (skip && skip(person)) continue;
+    cs[i] = start;
+    ce[i] = end;
+    next[i] = -1;
+    let g: number;
+    if (person >= 0 && person < DENSE_PERSON_MAX && Number.isInteger(person)) {
+      if (person >= sc.seen.length) growPersons(person);
+      if (sc.seen[person] === tag) g = sc.group[person];
+      else {
+        sc.seen[person] = tag;
+        g = sc.group[person] = groupsN++;
+        gp[g] = person;
+        first[g] = -1;
+      }
+    } else {
+      far ??= new Map();
+      const known = far.get(person);
+      if (known !== undefined) g = known;
+      else {
+        far.set(person, (g = groupsN++));
+        gp[g] = person;
+        first[g] = -1;
+      }
+    }
+    if (first[g] < 0) {
+      first[g] = last[g] = i;
+      count[g] = 1;
+    } else {
+      next[last[g]] = i;
+      last[g] = i;
+      count[g]++;
+    }
   }
   const out: Piece[] = [];
-  for (const raw of byPerson.values()) {
-    if (raw.length === 1) {
-      out.push(raw[0].p);
+  let raw: number[] | undefined;
+  for (let g = 0; g < groupsN; g++) {
+    const person = gp[g];
+    if (count[g] === 1) {
+      const i = first[g];
+      out.push(newPiece(records[i], person, cs[i], ce[i]));
       continue;
     }
-    raw.sort((x, y) => {
-      const a = x.p;
-      const b = y.p;
-      return a.place - b.place || (x.subKey === y.subKey ? 0 : x.subKey < y.subKey ? -1 : 1)
-        || a.start - b.start || a.end - b.end || x.ident - y.ident || x.rawStart - y.rawStart || x.rawEnd - y.rawEnd || a.flags - b.flags;
+    raw ??= [];
+    raw.length = 0;
+    for (let i = first[g]; i >= 0; i = next[i]) raw.push(i);
+    raw.sort((i, j) => {
+      const x = records[i];
+      const y = records[j];
+      return x.place - y.place || subOrder(x.sub, y.sub)
+        || cs[i] - cs[j] || ce[i] - ce[j] || x.ident - y.ident || x.start - y.start || x.end - y.end || x.flags - y.flags;
     });
-    let prev: RawRecord | undefined;
+    let prev: Candidate | undefined;
     let last: Piece | undefined;
-    let lastSub = '';
-    for (const r of raw) {
-      const p = r.p;
+    for (const i of raw) {
+      const r = records[i];
       // The same stored record read twice (it overlapped two query windows) counts once.
-      const same = prev && prev.ident === r.ident && prev.rawStart === r.rawStart && prev.rawEnd === r.rawEnd && prev.p.place === p.place
-        && prev.p.flags === p.flags && prev.subKey === r.subKey;
+      const same = prev !== undefined && prev.ident === r.ident && prev.start === r.start && prev.end === r.end && prev.place === r.place
+        && prev.flags === r.flags && subOrder(prev.sub, r.sub) === 0;
       prev = r;
       if (same) continue;
-      if (last && last.place === p.place && lastSub === r.subKey && p.start <= last.end) {
-        if (p.end > last.end) last.end = p.end;
-        last.flags |= p.flags;
-        last.dateOnly ||= p.dateOnly;
+      if (last && last.place === r.place && subOrder(last.sub, r.sub) === 0 && cs[i] <= last.end) {
+        if (ce[i] > last.end) last.end = ce[i];
+        last.flags |= r.flags;
+        last.dateOnly ||= (r.flags & FLAG_DATE_ONLY) !== 0;
         last.records += 1;
       } else {
-        last = p;
-        lastSub = r.subKey;
-        out.push(p);
+        last = newPiece(r, person, cs[i], ce[i]);
+        out.push(last);
       }
     }
   }
@@ -108,25 +198,32 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
 }
 
 /** Applies the rules to every pair (source piece, contact piece) at the same place; hits per contact person. */
-export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: readonly Piece[], keep: (v: PairVerdict) => boolean = () => true): Map<number, PairHit[]> {
+export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: readonly Piece[], keep?: (v: PairVerdict) => boolean): Map<number, PairHit[]> {
   const byPlace = new Map<number, Piece[]>();
   for (const s of sources) {
-    let l = byPlace.get(s.place);
-    if (!l) byPlace.set(s.place, (l = []));
-    l.push(s);
+    const l = byPlace.get(s.place);
+    if (l) l.push(s);
+    else byPlace.set(s.place, [s]);
   }
   const hits = new Map<number, PairHit[]>();
+  // The rule of a place kind, looked up once per run of pieces of the same kind.
+  let kind: PlaceKind | undefined;
+  let rule: KindRule | undefined;
   for (const c of contacts) {
     const here = byPlace.get(c.place);
     if (!here) continue;
     for (const s of here) {
       // Most pairs at a place do not overlap at all: reject them before building a verdict.
       if (c.start >= s.end || s.start >= c.end) continue;
-      const verdict = evaluatePair(rules, s, c);
-      if (!verdict || !keep(verdict)) continue;
-      let l = hits.get(c.person);
-      if (!l) hits.set(c.person, (l = []));
-      l.push({ source: s, contact: c, verdict });
+      if (s.placeKind !== kind || rule === undefined) {
+        kind = s.placeKind;
+        rule = ruleFor(rules, kind);
+      }
+      const verdict = evaluateWith(rule, s, c);
+      if (!verdict || (keep !== undefined && !keep(verdict))) continue;
+      const l = hits.get(c.person);
+      if (l) l.push({ source: s, contact: c, verdict });
+      else hits.set(c.person, [{ source: s, contact: c, verdict }]);
     }
   }
   return hits;
@@ -164,6 +261,12 @@ export interface ContactDraft {
   category: Category;
   via?: number;
   hits: PairHit[];
+  /**
+   * Degree 2 when several close contacts exposed the person at the same first moment: each with its
+   * hits. The via is the one whose person key comes first in identifier order, decided when names are
+   * known (`chooseVia`); until then `via`/`hits` hold the first of them by id.
+   */
+  tiedVias?: { via: number; hits: PairHit[] }[];
 }
 
 /** The strongest category among hits. */
@@ -173,41 +276,74 @@ export function bestCategory(hits: readonly PairHit[]): Category {
   return best;
 }
 
+/** Strongest first, in place (the lists belong to the trace). */
+function sortHits(hits: PairHit[]): PairHit[] {
+  if (hits.length > 1) hits.sort(compareHits);
+  return hits;
+}
+
+function secondaryDraft(person: number, vias: Map<number, PairHit[]>): ContactDraft {
+  let bestVia = -1;
+  let bestStart = Infinity;
+  let tied: { via: number; hits: PairHit[] }[] | undefined;
+  for (const [via, hits] of vias) {
+    let start = Infinity;
+    for (const h of hits) {
+      const t = hitStart(h);
+      if (t < start) start = t;
+    }
+    if (start < bestStart) {
+      bestStart = start;
+      bestVia = via;
+      tied = undefined;
+    } else if (start === bestStart) {
+      tied ??= [{ via: bestVia, hits: vias.get(bestVia) ?? [] }];
+      tied.push({ via, hits });
+      if (via < bestVia) bestVia = via;
+    }
+  }
+  const draft: ContactDraft = { person, degree: 2, category: 'secondary', via: bestVia, hits: sortHits(vias.get(bestVia) ?? []) };
+  if (tied) draft.tiedVias = tied;
+  return draft;
+}
+
 /**
  * Decides each person's single entry: a close contact of the case stays degree 1; otherwise a
  * close-level exposure to a close contact makes them secondary (degree 2, through the close contact
- * they met first); otherwise their degree-1 category (companion or general).
+ * they met first; at the same moment, the one whose key comes first). Hit lists are sorted in place.
  */
 export function decideContacts(first: Map<number, PairHit[]>, second: Map<number, Map<number, PairHit[]>>): ContactDraft[] {
   const out: ContactDraft[] = [];
-  const sorted = (hits: readonly PairHit[]): PairHit[] => (hits.length < 2 ? [...hits] : [...hits].sort(compareHits));
-  const secondary = (person: number, vias: Map<number, PairHit[]>): ContactDraft => {
-    let bestVia = -1;
-    let bestStart = Infinity;
-    for (const [via, hits] of vias) {
-      let start = Infinity;
-      for (const h of hits) {
-        const t = hitStart(h);
-        if (t < start) start = t;
-      }
-      if (start < bestStart || (start === bestStart && via < bestVia)) {
-        bestStart = start;
-        bestVia = via;
-      }
-    }
-    return { person, degree: 2, category: 'secondary', via: bestVia, hits: sorted(vias.get(bestVia) ?? []) };
-  };
   // First-degree persons first, then those met only through a close contact (the order they were found in).
   for (const [person, h1] of first) {
     const best = bestCategory(h1);
     const vias = best === 'close' ? undefined : second.get(person);
-    if (vias && vias.size) out.push(secondary(person, vias));
-    else out.push({ person, degree: 1, category: best, hits: sorted(h1) });
+    if (vias && vias.size) out.push(secondaryDraft(person, vias));
+    else out.push({ person, degree: 1, category: best, hits: sortHits(h1) });
   }
   for (const [person, vias] of second) {
-    if (!first.has(person) && vias.size) out.push(secondary(person, vias));
+    if (!first.has(person) && vias.size) out.push(secondaryDraft(person, vias));
   }
   return out;
+}
+
+/** Settles a draft's via among close contacts tied at the same first moment: the smallest key in identifier order. */
+export function chooseVia(draft: ContactDraft, keyOf: (person: number) => string): void {
+  const tied = draft.tiedVias;
+  if (!tied) return;
+  let best = tied[0];
+  let bestKey = keyOf(best.via);
+  for (let i = 1; i < tied.length; i++) {
+    const k = keyOf(tied[i].via);
+    const o = compareIdKeys(k, bestKey);
+    if (o < 0 || (o === 0 && tied[i].via < best.via)) {
+      best = tied[i];
+      bestKey = k;
+    }
+  }
+  draft.via = best.via;
+  draft.hits = sortHits(best.hits);
+  draft.tiedVias = undefined;
 }
 
 /** First moment of close-level exposure among hits (epoch seconds), for the second-degree window. */
@@ -222,6 +358,10 @@ const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i))
 /** `YYYY-MM-DDT` per UTC day number: a trace's times fall on a handful of days. */
 const dayPrefix = new Map<number, string>();
 const lastDay = { day: -1, prefix: '' };
+/** Texts made lately, by minute (a direct-mapped table): a trace formats the same times again and again. */
+const ISO_SLOTS = 1 << 14;
+const isoTime = new Float64Array(ISO_SLOTS).fill(-1);
+const isoText: string[] = new Array<string>(ISO_SLOTS).fill('');
 
 /**
  * ISO 8601 UTC of epoch seconds, the same text as `Date#toISOString` (milliseconds always .000):
@@ -229,7 +369,9 @@ const lastDay = { day: -1, prefix: '' };
  * times cheaper than a `Date` per value when a trace formats thousands of times.
  */
 export function isoSeconds(t: number): string {
-  if (!Number.isInteger(t) || t < 0) return new Date(t * 1000).toISOString();
+  if (!Number.isInteger(t) || t < 0 || t >= 2 ** 40) return new Date(t * 1000).toISOString();
+  const slot = Math.floor(t / 60) % ISO_SLOTS;
+  if (isoTime[slot] === t) return isoText[slot];
   const day = Math.floor(t / 86_400);
   let prefix: string | undefined;
   // Consecutive times mostly fall on the same day: one remembered day before the map.
@@ -246,7 +388,69 @@ export function isoSeconds(t: number): string {
   const sec = t - day * 86_400;
   const h = (sec / 3600) | 0;
   const m = ((sec - h * 3600) / 60) | 0;
-  return `${prefix}${TWO[h]}:${TWO[m]}:${TWO[sec - h * 3600 - m * 60]}.000Z`;
+  const text = `${prefix}${TWO[h]}:${TWO[m]}:${TWO[sec - h * 3600 - m * 60]}.000Z`;
+  isoTime[slot] = t;
+  isoText[slot] = text;
+  return text;
+}
+
+/** Past this many entries a name cache starts over, so memory stays bounded on a very large population. */
+const NAME_CACHE_MAX = 1_000_000;
+
+/**
+ * Values by dictionary id: a packed array grown in order (so the engine keeps it a flat array, not a
+ * hash table, whatever order ids come in), with a map for ids too large for it.
+ */
+class ById<T> {
+  private readonly dense: (T | undefined)[] = [];
+  private readonly far = new Map<number, T>();
+  size = 0;
+
+  get(id: number): T | undefined {
+    return id >= 0 && id < this.dense.length ? this.dense[id] : this.far.get(id);
+  }
+
+  set(id: number, v: T): void {
+    if (Number.isInteger(id) && id >= 0 && id < DENSE_PERSON_MAX) {
+      while (this.dense.length <= id) this.dense.push(undefined);
+      this.dense[id] = v;
+    } else {
+      this.far.set(id, v);
+    }
+    this.size++;
+  }
+}
+
+/** A person as rendered, with their key as numbers for ordering (`keyCodes`). */
+interface NamedPerson extends TracedPerson {
+  codes: number[];
+}
+
+/**
+ * The key's UTF-16 code units, three to a number (each unit + 1 in 17 bits, 0 past the end): two
+ * keys compare as their number lists do, element by element (a shorter list first when it is a
+ * prefix), which is exactly the code-unit order of `<` on the texts, without comparing texts.
+ */
+export function keyCodes(key: string): number[] {
+  const codes: number[] = [];
+  const n = key.length;
+  for (let i = 0; i < n; i += 3) {
+    const a = key.charCodeAt(i) + 1;
+    const b = i + 1 < n ? key.charCodeAt(i + 1) + 1 : 0;
+    const c = i + 2 < n ? key.charCodeAt(i + 2) + 1 : 0;
+    codes.push(a * 17_179_869_184 + b * 131_072 + c);
+  }
+  return codes;
+}
+
+export function compareCodes(a: readonly number[], b: readonly number[]): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let k = 0; k < n; k++) {
+    const x = a[k];
+    const y = b[k];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 /**
@@ -255,16 +459,33 @@ export function isoSeconds(t: number): string {
  * goes stale; ordering a person's identifiers is the dearest part of naming them, and the same
  * people come back trace after trace. Only persons whose names were all at hand are kept.
  */
-const personCache = new WeakMap<IdentityGroups, WeakMap<TraceDictionary, { byPerson: (TracedPerson | undefined)[]; size: number }>>();
-/** Past this many persons a cache starts over, so memory stays bounded on a very large population. */
-const PERSON_CACHE_MAX = 1_000_000;
+const personCache = new WeakMap<IdentityGroups, WeakMap<TraceDictionary, ById<NamedPerson>>>();
 
-function personCacheOf(groups: IdentityGroups, dict: TraceDictionary): { byPerson: (TracedPerson | undefined)[]; size: number } {
+function personCacheOf(groups: IdentityGroups, dict: TraceDictionary): ById<NamedPerson> {
   let perDict = personCache.get(groups);
   if (!perDict) personCache.set(groups, (perDict = new WeakMap()));
   let c = perDict.get(dict);
-  if (!c || c.size >= PERSON_CACHE_MAX) perDict.set(dict, (c = { byPerson: [], size: 0 }));
+  if (!c || c.size >= NAME_CACHE_MAX) perDict.set(dict, (c = new ById()));
   return c;
+}
+
+/** A place as rendered: `kind:id` and the id alone. */
+interface PlaceName {
+  key: string;
+  id: string;
+}
+
+/** Places as rendered, per dictionary (names at hand only: they never change). */
+const placeCache = new WeakMap<TraceDictionary, ById<PlaceName>>();
+
+function placeCacheOf(dict: TraceDictionary): ById<PlaceName> {
+  let c = placeCache.get(dict);
+  if (!c || c.size >= NAME_CACHE_MAX) placeCache.set(dict, (c = new ById()));
+  return c;
+}
+
+function placeName(key: string): PlaceName {
+  return { key, id: key.slice(key.indexOf(':') + 1) };
 }
 
 /** Everything needed to render a result. */
@@ -281,73 +502,108 @@ export interface RenderInput {
   startedMs: number;
 }
 
+/** Names fetched from the dictionary for one result (those not at hand). */
+interface Fetched {
+  idents: Map<number, string>;
+  places: Map<number, string>;
+}
+
 /** Attaches names, evidence and risk; orders contacts by degree, category, risk, key. */
 export async function renderResult(input: RenderInput): Promise<TraceResult> {
-  const { rules, groups, dict } = input;
+  const { groups, dict } = input;
+  const persons = personCacheOf(groups, dict);
+  const places = placeCacheOf(dict);
   // Names at hand in the dictionary's cache are read as they are used; only the others are fetched, in one call each.
-  const knownIdent = dict.knownIdentifierKey?.bind(dict);
-  const knownPlace = dict.knownPlaceKey?.bind(dict);
-  const idents = new Set<number>();
-  const places = new Set<number>();
-  const cache = personCacheOf(groups, dict);
+  let idents: Set<number> | undefined;
+  let placeIds: Set<number> | undefined;
   const addPerson = (p: number): void => {
-    if (cache.byPerson[p]) return;
-    for (const id of groups.groupOf(p)) if (knownIdent?.(id) === undefined) idents.add(id);
+    if (persons.get(p)) return;
+    for (const id of groups.groupOf(p)) if (dict.knownIdentifierKey?.(id) === undefined) (idents ??= new Set()).add(id);
   };
   const addPlace = (p: number): void => {
-    if (knownPlace?.(p) === undefined) places.add(p);
+    if (places.get(p)) return;
+    const key = dict.knownPlaceKey?.(p);
+    if (key === undefined) (placeIds ??= new Set()).add(p);
+    else places.set(p, placeName(key));
   };
   if (input.casePerson >= 0) addPerson(input.casePerson);
   for (const p of input.trajectory) addPlace(p.place);
   for (const c of input.contacts) {
     addPerson(c.person);
     if (c.via !== undefined) addPerson(c.via);
+    if (c.tiedVias) for (const t of c.tiedVias) addPerson(t.via);
     for (const h of c.hits) {
       addPlace(h.source.place);
-      addPlace(h.contact.place);
+      if (h.contact.place !== h.source.place) addPlace(h.contact.place);
+    }
+    if (c.tiedVias) for (const t of c.tiedVias) for (const h of t.hits) {
+      addPlace(h.source.place);
+      if (h.contact.place !== h.source.place) addPlace(h.contact.place);
     }
   }
-  const identList = [...idents];
-  const placeList = [...places];
-  const [identKeys, placeKeys] = await Promise.all([
-    identList.length ? dict.identifierKeys(identList) : Promise.resolve([]),
-    placeList.length ? dict.placeKeys(placeList) : Promise.resolve([]),
-  ]);
-  const fetchedIdent = new Map(identList.map((id, i) => [id, identKeys[i]]));
-  const fetchedPlace = new Map(placeList.map((id, i) => [id, placeKeys[i]]));
-  const placeName = (id: number): string | undefined => knownPlace?.(id) ?? fetchedPlace.get(id);
-  const people = new Map<number, TracedPerson>();
-  /** The person's key and identifiers; the result gets its own copy of the list. */
-  const person = (p: number): TracedPerson => {
-    const hit = (p >= 0 && p < 2 ** 32 ? cache.byPerson[p] : undefined) ?? people.get(p);
-    if (hit) return { key: hit.key, ids: hit.ids.slice() };
-    const group = groups.groupOf(p);
-    const extra = groups.extraIds?.(p);
-    const ids: string[] = [];
-    let allKnown = knownIdent !== undefined;
-    for (const id of group) {
-      const known = knownIdent?.(id);
-      if (known === undefined) allKnown = false;
-      ids.push(known ?? fetchedIdent.get(id) ?? `?${id}`);
-    }
-    if (extra?.length) ids.push(...extra);
-    // Most people have one identifier: nothing to order.
-    if (ids.length > 1) ids.sort(compareIdKeys);
-    const who = { key: ids[0] ?? '', ids };
-    if (allKnown && Number.isInteger(p) && p >= 0 && p < 2 ** 32) {
-      cache.byPerson[p] = who;
-      cache.size++;
-    } else {
-      people.set(p, who);
-    }
-    return { key: who.key, ids: ids.slice() };
+  let fetched: Fetched | undefined;
+  if (idents || placeIds) {
+    const identList = idents ? [...idents] : [];
+    const placeList = placeIds ? [...placeIds] : [];
+    const [identKeys, placeKeys] = await Promise.all([
+      identList.length ? dict.identifierKeys(identList) : Promise.resolve([]),
+      placeList.length ? dict.placeKeys(placeList) : Promise.resolve([]),
+    ]);
+    fetched = {
+      idents: new Map(identList.map((id, i) => [id, identKeys[i]])),
+      places: new Map(placeList.map((id, i) => [id, placeKeys[i]])),
+    };
+  }
+  return buildResult(input, persons, places, fetched);
+}
+
+/** The key and identifiers of a person (shared: callers copy the list). */
+function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary, persons: ById<NamedPerson>, fetched: Fetched | undefined): NamedPerson {
+  const hit = persons.get(p);
+  if (hit) return hit;
+  const group = groups.groupOf(p);
+  const extra = groups.extraIds?.(p);
+  const ids: string[] = [];
+  let allKnown = dict.knownIdentifierKey !== undefined;
+  for (const id of group) {
+    const known = dict.knownIdentifierKey?.(id);
+    if (known === undefined) allKnown = false;
+    ids.push(known ?? fetched?.idents.get(id) ?? `?${id}`);
+  }
+  if (extra?.length) ids.push(...extra);
+  // Most people have one identifier: nothing to order.
+  if (ids.length > 1) ids.sort(compareIdKeys);
+  const key = ids[0] ?? '';
+  const who: NamedPerson = { key, ids, codes: keyCodes(key) };
+  // Only names all at hand are kept across traces; the others only for this result.
+  if (allKnown) persons.set(p, who);
+  return who;
+}
+
+/** The synchronous part of rendering, once every name is at hand or fetched. */
+function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ById<PlaceName>, fetched: Fetched | undefined): TraceResult {
+  const { rules, groups, dict } = input;
+  /** Persons named in this result whose names are not all at hand (not kept across traces). */
+  const local = new Map<number, NamedPerson>();
+  const person = (p: number): NamedPerson => {
+    const hit = persons.get(p) ?? local.get(p);
+    if (hit) return hit;
+    const who = personOfCache(p, groups, dict, persons, fetched);
+    if (!persons.get(p)) local.set(p, who);
+    return who;
+  };
+  const placeOf = (id: number, kind: string): PlaceName => {
+    const known = places.get(id);
+    if (known) return known;
+    const key = fetched?.places.get(id);
+    return placeName(key ?? `${kind}:?${id}`);
   };
   // The case's pieces appear in many contacts' evidence: render each piece once (kept on the piece).
   const presence = (p: Piece): TracePresence => {
     if (p.view) return p.view;
-    const key = placeName(p.place) ?? `${p.placeKind}:?${p.place}`;
+    const name = placeOf(p.place, p.placeKind);
     const out: TracePresence = {
-      place: key, placeKind: p.placeKind, placeId: key.slice(key.indexOf(':') + 1),
+      place: name.key, placeKind: p.placeKind, placeId: name.id,
       start: isoSeconds(p.start), end: isoSeconds(p.end),
       dateOnly: (p.flags & FLAG_DATE_ONLY) !== 0, pointEvent: (p.flags & FLAG_POINT_EVENT) !== 0, records: p.records,
     };
@@ -355,8 +611,24 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     p.view = out;
     return out;
   };
+  // Worded reasons per rule, looked up once per rule in this result.
+  let wordsRule: KindRule | undefined;
+  let wordsMap: Map<number, string> | undefined;
+  const words = (rule: KindRule): Map<number, string> => {
+    if (rule !== wordsRule || !wordsMap) {
+      wordsRule = rule;
+      wordsMap = reasonsOf(rule);
+    }
+    return wordsMap;
+  };
+  let kind: PlaceKind | undefined;
+  let rule: KindRule | undefined;
   const contacts: TraceContact[] = [];
+  const order: number[] = [];
+  const codes: number[][] = [];
+  let plainScores = true;
   for (const c of input.contacts) {
+    if (c.tiedVias) chooseVia(c, (p) => person(p).key);
     const who = person(c.person);
     const evidence: ContactEvidence[] = [];
     // The risk reads the evidence at the pair category that made the contact (close for secondary).
@@ -371,14 +643,19 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     let firstAny = Infinity;
     for (const h of c.hits) {
       const v = h.verdict;
+      const src = h.source;
+      if (src.placeKind !== kind || rule === undefined) {
+        kind = src.placeKind;
+        rule = ruleFor(rules, kind);
+      }
       const e: ContactEvidence = {
-        rule: v.rule, why: explainPair(rules, h.source, h.contact, v), category: v.category,
-        source: presence(h.source), contact: presence(h.contact),
+        rule: v.rule, why: explainWith(rule, src, h.contact, v, words), category: v.category,
+        source: presence(src), contact: presence(h.contact),
         overlapSeconds: v.overlapSeconds, lowConfidence: v.lowConfidence,
       };
       if (v.seatDistance !== undefined) e.seatDistance = v.seatDistance;
       evidence.push(e);
-      const hs = h.source.start > h.contact.start ? h.source.start : h.contact.start;
+      const hs = src.start > h.contact.start ? src.start : h.contact.start;
       if (hs < firstAny) firstAny = hs;
       if (v.category !== pairCat) continue;
       exposures++;
@@ -395,21 +672,65 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       lowConfidence: exposures > 0 && allLow, exposures,
     });
     const out: TraceContact = {
-      key: who.key, ids: who.ids, degree: c.degree, category: c.category,
+      key: who.key, ids: who.ids.slice(), degree: c.degree, category: c.category,
       firstExposure: isoSeconds(first),
       evidence, risk,
     };
     if (c.via !== undefined) out.via = person(c.via).key;
     contacts.push(out);
+    const score = risk.score;
+    if (!(Number.isInteger(score) && score >= 0 && score <= 100)) plainScores = false;
+    order.push(((c.degree - 1) * 4 + rank(c.category)) * 101 + (100 - score));
+    codes.push(who.codes);
   }
-  contacts.sort((a, b) => a.degree - b.degree || rank(a.category) - rank(b.category) || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const sortedContacts = plainScores ? sortByOrder(contacts, order, codes) : contacts.sort(compareContacts);
   const summary = { close: 0, secondary: 0, companion: 0, general: 0, elapsedMs: 0 };
-  for (const c of contacts) summary[c.category]++;
+  for (const c of sortedContacts) summary[c.category]++;
   const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);
-  const who = input.casePerson >= 0 ? person(input.casePerson) : { key: input.requestedId, ids: [input.requestedId] };
-  const casePerson = { key: who.key, ids: who.ids };
+  const cp = input.casePerson >= 0 ? person(input.casePerson) : undefined;
+  const casePerson = cp ? { key: cp.key, ids: cp.ids.slice() } : { key: input.requestedId, ids: [input.requestedId] };
   summary.elapsedMs = Math.round((performance.now() - input.startedMs) * 100) / 100;
-  return { person: casePerson, window: input.window, rules: { name: rules.name, version: rules.version }, trajectory, contacts, summary };
+  return { person: casePerson, window: input.window, rules: { name: rules.name, version: rules.version }, trajectory, contacts: sortedContacts, summary };
+}
+
+/** Degree, category, risk (highest first), key. */
+function compareContacts(a: TraceContact, b: TraceContact): number {
+  return a.degree - b.degree || rank(a.category) - rank(b.category) || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** Numbers of `sortByOrder`: (degree, category) × score 0–100. */
+const ORDER_SLOTS = 8 * 101 + 1;
+/** Run bounds of `sortByOrder`, reused (it runs synchronously). */
+const orderCounts = new Int32Array(ORDER_SLOTS + 1);
+
+/**
+ * The order of `compareContacts` when (degree, category, score) is a small whole number per contact
+ * (`order`): a counting sort on it, then each run of equal numbers by key. Stable, like the sort it replaces.
+ */
+function sortByOrder(contacts: TraceContact[], order: readonly number[], codes: readonly (readonly number[])[]): TraceContact[] {
+  const n = contacts.length;
+  if (n < 2) return contacts;
+  const slots = ORDER_SLOTS;
+  const at = orderCounts.fill(0);
+  for (let i = 0; i < n; i++) at[order[i] + 1]++;
+  for (let k = 0; k < slots; k++) at[k + 1] += at[k];
+  // Contact numbers in (degree, category, score) order.
+  const idx = new Array<number>(n);
+  for (let i = 0; i < n; i++) idx[at[order[i]]++] = i;
+  // After the pass, at[k] is the end of run k; runs of two or more are ordered by key.
+  const byKey = (i: number, j: number): number => compareCodes(codes[i], codes[j]);
+  let begin = 0;
+  for (let k = 0; k < slots && begin < n; k++) {
+    const end = at[k];
+    if (end - begin > 1) {
+      const run = idx.slice(begin, end).sort(byKey);
+      for (let i = 0; i < run.length; i++) idx[begin + i] = run[i];
+    }
+    begin = end;
+  }
+  const out = new Array<TraceContact>(n);
+  for (let i = 0; i < n; i++) out[i] = contacts[idx[i]];
+  return out;
 }
 
 /**

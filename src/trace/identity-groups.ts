@@ -15,12 +15,19 @@ export class LinkedIdentityGroups implements IdentityGroups {
   private readonly groups: (number[] | undefined)[] = [];
   private linked = 0;
   private readonly extras = new Map<number, string[]>();
+  /**
+   * Person (smallest id of the group) per identifier id below its length, else -1: read once per
+   * candidate, so a flat typed array, and ids past its end are never read out of an array's bounds
+   * (which sends the engine down its slow path).
+   */
+  private readonly persons: Int32Array;
 
   /**
    * `members`: each person's identifier dictionary ids (persons with one identifier may be left out),
    * with the `kind:value` of their identifiers that have no dictionary id.
    */
   constructor(members: Iterable<readonly number[] | { ids: readonly number[]; extra: readonly string[] }>) {
+    let denseLength = 0;
     for (const m of members) {
       const ids = 'extra' in m ? m.ids : m;
       const sorted = [...new Set(ids)].sort((a, b) => a - b);
@@ -29,10 +36,18 @@ export class LinkedIdentityGroups implements IdentityGroups {
       if (sorted.length < 2) continue;
       for (const id of sorted) {
         // Grown in order, so the array stays a flat array (not a hash table) whatever order ids come in.
-        if (Number.isInteger(id) && id >= 0 && id < DENSE_MAX) while (this.groups.length <= id) this.groups.push(undefined);
+        if (Number.isInteger(id) && id >= 0 && id < DENSE_MAX) {
+          while (this.groups.length <= id) this.groups.push(undefined);
+          if (id >= denseLength) denseLength = id + 1;
+        }
         if (this.groups[id] === undefined) this.linked++;
         this.groups[id] = sorted;
       }
+    }
+    this.persons = new Int32Array(denseLength).fill(-1);
+    for (let id = 0; id < this.persons.length; id++) {
+      const g = this.groups[id];
+      if (g) this.persons[id] = g[0];
     }
   }
 
@@ -46,12 +61,16 @@ export class LinkedIdentityGroups implements IdentityGroups {
   }
 
   groupOf(ident: number): readonly number[] {
-    return this.groups[ident] ?? [ident];
+    return (ident >= 0 && ident < this.groups.length ? this.groups[ident] : undefined) ?? [ident];
   }
 
   personOf(ident: number): number {
-    const g = this.groups[ident];
-    return g ? g[0] : ident;
+    if (ident >= 0 && ident < this.persons.length) {
+      const p = this.persons[ident];
+      return p >= 0 ? p : ident;
+    }
+    // Past the dense ids: at most a few, kept in the array's hash form.
+    return ident < this.groups.length ? (this.groups[ident]?.[0] ?? ident) : ident;
   }
 
   /**

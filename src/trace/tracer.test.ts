@@ -142,6 +142,22 @@ describe('Tracer over the index', () => {
     expect(byKey(await sut.trace({ ...req, degree: 1 }))).toEqual({ 'phone:cc': '1:close', 'phone:gc': '1:general' });
   });
 
+  it('second degree: of close contacts met at the same first moment, the via is the one whose key comes first', async () => {
+    // card:a1 gets the smaller dictionary id (added first), but phone:b2 comes first in identifier order.
+    const f = new TraceFixture()
+      .add('phone:case', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('card:a1', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('phone:b2', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('card:a1', 'venue:V2', '2020-01-26T12:00:00+08:00', 60)
+      .add('phone:b2', 'venue:V2', '2020-01-26T12:00:00+08:00', 40)
+      .add('phone:x', 'venue:V2', '2020-01-26T12:00:00+08:00', 60);
+    for (const sut of [await f.tracer().trace(req), await f.reference(req)]) {
+      expect(byKey(sut)['phone:x']).toBe('2:secondary via phone:b2');
+      const x = sut.contacts.find((c) => c.key === 'phone:x');
+      expect(x?.evidence.map((e) => e.overlapSeconds)).toEqual([2400]);
+    }
+  });
+
   it('rows appended after the build are visible at once, before and after the tail merges', async () => {
     const f = new TraceFixture();
     for (let i = 0; i < 40; i++) f.add(`phone:p${i}`, `venue:V${i % 4}`, '2020-01-26T10:00:00+08:00', 20 + i);
