@@ -1,12 +1,15 @@
 /**
  * @module The tracer's reads answered by the presence store port itself (`presencesOf`,
- * `presencesAt`): no index in memory, each read one query in the store. Used for a one-off trace
- * from the command line, and by any store that can filter by place and time on its side.
+ * `presencesAt`): no index in memory, each read one query in the store (the second degree's close
+ * contacts batched into two). Used for a one-off trace from the command line, and by any store that
+ * can filter by place and time on its side.
  */
 import { parseSub } from '../domain/contact-rules.ts';
 import { placeKey, type PlaceKind } from '../domain/formats.ts';
 import type { PresenceStore, StoredPresence } from '../stores/presence/presence-store.ts';
-import { FLAG_DATE_ONLY, FLAG_POINT_EVENT, SubTable, type Candidate, type CandidateSource, type PlaceWindow, type TraceDictionary } from './candidate-source.ts';
+import {
+  FLAG_DATE_ONLY, FLAG_POINT_EVENT, SubTable, type Candidate, type CandidateSource, type FirstDegreeRead, type PlaceWindow, type TraceDictionary,
+} from './candidate-source.ts';
 
 /** The port reads this source needs. */
 export type StoreReads = Pick<PresenceStore, 'presencesOf' | 'presencesAt' | 'placeKeys' | 'identifierKeys'>;
@@ -50,6 +53,58 @@ export class StoreCandidateSource implements CandidateSource {
       return { placeKind: p?.kind ?? q.placeKind, placeId: p?.id ?? '', from: q.from, to: q.to };
     }));
     return rows.map(this.toCandidate);
+  }
+
+  /**
+   * The first degree of several people at once (the close contacts of a case, for the second degree)
+   * in two reads instead of two per person: every person's presences in one `presencesOf`, then every
+   * presence overlapping any of them in one `presencesAt`, each row handed to the people whose
+   * presences it overlaps at that place. Each read's identifiers belong to a different person.
+   */
+  async firstDegreeMany(reads: readonly { idents: readonly number[]; from: number; to: number }[]): Promise<FirstDegreeRead[]> {
+    const out: FirstDegreeRead[] = reads.map(() => ({ trajectory: [], candidates: [] }));
+    const owner = new Map<number, number>();
+    let from = Infinity;
+    let to = -Infinity;
+    reads.forEach((r, k) => {
+      if (!(r.from < r.to)) return;
+      for (const id of r.idents) {
+        const o = owner.get(id);
+        if (o !== undefined && o !== k) throw new Error(`firstDegreeMany: identifier ${id} is in reads ${o} and ${k}`);
+        owner.set(id, k);
+      }
+      from = Math.min(from, r.from);
+      to = Math.max(to, r.to);
+    });
+    if (!owner.size) return out;
+    // Each read's presences within its own window; each clipped to that window is a window to read at.
+    const windows: (PlaceWindow & { read: number })[] = [];
+    for (const c of await this.presencesOf([...owner.keys()], from, to)) {
+      const k = owner.get(c.ident);
+      if (k === undefined) continue;
+      const r = reads[k];
+      if (!(c.start < r.to && c.end > r.from)) continue;
+      out[k].trajectory.push(c);
+      windows.push({ place: c.place, placeKind: c.placeKind, from: Math.max(c.start, r.from), to: Math.min(c.end, r.to), read: k });
+    }
+    if (!windows.length) return out;
+    const byPlace = new Map<number, (PlaceWindow & { read: number })[]>();
+    for (const w of windows) {
+      const list = byPlace.get(w.place);
+      if (list) list.push(w);
+      else byPlace.set(w.place, [w]);
+    }
+    for (const c of await this.presencesAt(windows)) {
+      // A row overlapping several windows of one read goes to that read once.
+      const given = new Set<number>();
+      for (const w of byPlace.get(c.place) ?? []) {
+        if (!given.has(w.read) && c.start < w.to && c.end > w.from) {
+          out[w.read].candidates.push(c);
+          given.add(w.read);
+        }
+      }
+    }
+    return out;
   }
 
   /** `kind:id` of a place seen in a read (for tests). */

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import type { IdKind, IdentityLink, PersonRecord, PlaceKind, PlaceRecord, Presence } from '../../../domain/formats.ts';
+import { placeKey, type IdKind, type IdentityLink, type PersonRecord, type PlaceKind, type PlaceRecord, type Presence } from '../../../domain/formats.ts';
 import type {
   BulkLoader,
   InsertResult,
@@ -154,6 +154,17 @@ CREATE TABLE IF NOT EXISTS identity_links (a_kind VARCHAR NOT NULL, a_value VARC
 CREATE TABLE IF NOT EXISTS people (id_kind VARCHAR NOT NULL, id_value VARCHAR NOT NULL, name VARCHAR, address VARCHAR,
   lat DOUBLE, lon DOUBLE, jurisdiction VARCHAR);
 `;
+
+/**
+ * Up to this many identifiers or places, a read scans once per value with an equality DuckDB applies
+ * inside the scan; past it, one scan with an IN list (cheaper than many full passes over the column).
+ * Rows arrive grouped by person, so zone maps make a scan per identifier cheap; places are spread over
+ * the whole table, so each equality scan reads the whole place column.
+ */
+const EQUALITY_SCANS_MAX = { ident: 8, place: 3 } as const;
+
+/** Past this many keys, a dictionary lookup appends them to a temporary table instead of writing a VALUES list. */
+const APPEND_KEYS_MIN = 2000;
 
 /** Rows above which a batch is followed by a CHECKPOINT, so the WAL does not hold a large load. */
 const CHECKPOINT_ROWS = 200_000;
@@ -532,44 +543,78 @@ DROP TABLE temp.main.${table}_last;`);
     });
   }
 
-  private static readonly STORED_SELECT = `
-SELECT i.kind AS id_kind, i.value AS id_value, pl.kind AS place_kind, pl.place_id, x.start, x."end", x.flags,
+  /**
+   * Presences as the port returns them, with their names: `FROM` names a relation of already filtered
+   * presence rows (alias `x`), so only those rows meet the dictionaries. Every join is an equi-join on
+   * a dictionary id that DuckDB hashes; sub and source 0 (none) find no row, as dictionary ids start at 1.
+   */
+  private static storedSelect(from: string): string {
+    return `SELECT i.kind AS id_kind, i.value AS id_value, pl.kind AS place_kind, pl.place_id, x.start, x."end", x.flags,
   sb.value AS sub, x.lat, x.lon, so.value AS source, x.ident, x.place
-FROM presences x
+FROM ${from} x
 JOIN identifiers i ON i.id = x.ident
 JOIN places pl ON pl.id = x.place
-LEFT JOIN subs sb ON sb.id = x.sub AND x.sub <> 0
-LEFT JOIN sources so ON so.id = x.source AND x.source <> 0`;
+LEFT JOIN subs sb ON sb.id = x.sub
+LEFT JOIN sources so ON so.id = x.source`;
+  }
+
+  /**
+   * The presence rows of one dictionary column's values overlapping [from, to), as a relation for
+   * `storedSelect`. One value, or a few, each get an equality that DuckDB applies inside the scan (only
+   * matching rows are read in full, and zone maps skip row groups); a multi-value IN list would instead
+   * become a join above the scan that reads every column of every row. Many values share one scan.
+   */
+  private static filtered(column: 'ident' | 'place', ids: readonly number[], from: number, to: number): string {
+    const time = `x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}`;
+    if (ids.length <= EQUALITY_SCANS_MAX[column]) {
+      return `(${ids.map((id) => `SELECT x.* FROM presences x WHERE x.${column} = ${sqlInt(id)} AND ${time}`).join('\nUNION ALL ')})`;
+    }
+    return `(SELECT x.* FROM presences x WHERE x.${column} IN (${ids.map(sqlInt).join(', ')}) AND ${time})`;
+  }
 
   async presencesOf(idKeys: readonly string[], from: number, to: number): Promise<StoredPresence[]> {
     const keys = keyPairs(idKeys);
     if (!keys) return [];
     const rows = await this.mutex.run(async () => {
-      // The identifiers' dictionary ids first, as a literal list: the scan of presences then filters as
-      // it reads (zone maps skip other times) and only the rows found are joined to their names. With a
-      // subquery of ids, every row was joined first — seconds on tens of millions of rows, whatever the window.
+      // The identifiers' dictionary ids first, as literals: the scan of presences then filters as it
+      // reads (zone maps skip other people and times) and only the rows found are joined to their
+      // names. With a subquery of ids, every row was joined first.
       const ids = (await this.runner.rows(`SELECT i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value`))
         .map((r) => num(r.id));
       if (!ids.length) return [];
-      return this.runner.rows(`${DuckDbPresenceStore.STORED_SELECT}
-WHERE x.ident IN (${ids.map(sqlInt).join(', ')}) AND x.start < ${sqlInt(to)} AND x."end" > ${sqlInt(from)}
+      return this.runner.rows(`${DuckDbPresenceStore.storedSelect(DuckDbPresenceStore.filtered('ident', ids, from, to))}
 ORDER BY x.start, x."end", pl.kind, pl.place_id`);
     });
     return rows.map(toStoredPresence);
   }
 
   async presencesAt(queries: readonly PlaceWindowQuery[]): Promise<StoredPresence[]> {
-    if (queries.length === 0) return [];
-    const values = queries
-      .map((q) => `(${sqlString(q.placeKind)}, ${sqlString(q.placeId)}, ${sqlInt(q.from)}, ${sqlInt(q.to)})`)
-      .join(', ');
-    const rows = await this.mutex.run(() =>
-      this.runner.rows(`WITH q(kind, place_id, wfrom, wto) AS (VALUES ${values}),
-qp AS (SELECT pl.id, q.wfrom, q.wto FROM q JOIN places pl ON pl.kind = q.kind AND pl.place_id = q.place_id)
-${DuckDbPresenceStore.STORED_SELECT}
-WHERE EXISTS (SELECT 1 FROM qp WHERE qp.id = x.place AND x.start < qp.wto AND x."end" > qp.wfrom)
-ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
-    );
+    const keys = keyPairs(queries.map((q) => placeKey(q.placeKind, q.placeId)));
+    if (!keys) return [];
+    const rows = await this.mutex.run(async () => {
+      // The places' dictionary ids first, so the scan of presences filters on literal ids and the
+      // whole time span of the windows (zone maps skip other times); each row found is then matched to
+      // its windows by a hash join on the place id, and only those rows meet the dictionaries.
+      const placeIds = new Map<string, number>();
+      for (const r of await this.runner.rows(`SELECT pl.kind || ':' || pl.place_id AS k, pl.id FROM places pl JOIN ${keys} q(kind, place_id) ON pl.kind = q.kind AND pl.place_id = q.place_id`)) {
+        placeIds.set(String(r.k), num(r.id));
+      }
+      const windows: string[] = [];
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const q of queries) {
+        const id = placeIds.get(placeKey(q.placeKind, q.placeId));
+        if (id === undefined) continue;
+        windows.push(`(${sqlInt(id)}, ${sqlInt(q.from)}, ${sqlInt(q.to)})`);
+        lo = Math.min(lo, q.from);
+        hi = Math.max(hi, q.to);
+      }
+      if (!windows.length) return [];
+      const hit = DuckDbPresenceStore.filtered('place', [...new Set(placeIds.values())], lo, hi);
+      return this.runner.rows(`WITH w(place, wfrom, wto) AS (VALUES ${[...new Set(windows)].join(', ')})
+${DuckDbPresenceStore.storedSelect(`(SELECT h.* FROM ${hit} h WHERE EXISTS (SELECT 1 FROM w WHERE w.place = h.place AND h.start < w.wto AND h."end" > w.wfrom))`)}
+ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`);
+    });
     return rows.map(toStoredPresence);
   }
 
@@ -611,8 +656,30 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`),
   }
 
   async identifierIds(idKeys: readonly string[]): Promise<Map<string, number>> {
-    const keys = keyPairs(idKeys);
     const out = new Map<string, number>();
+    const unique = [...new Set(idKeys)];
+    if (unique.length > APPEND_KEYS_MIN) {
+      // Many keys (every linked identifier, when identity groups load) go through the appender into a
+      // temporary table: a VALUES list of hundreds of thousands of rows takes DuckDB seconds to parse.
+      const pairs = unique.flatMap((k) => {
+        const i = k.indexOf(':');
+        return i < 0 ? [] : [[k.slice(0, i), k.slice(i + 1)]];
+      });
+      const table = `lookup_ids_${++stagingSeq}`;
+      const rows = await this.mutex.run(async () => {
+        await this.runner.run(`CREATE OR REPLACE TEMP TABLE ${table} (kind VARCHAR, value VARCHAR)`);
+        try {
+          await this.runner.append(table, pairs);
+          return await this.runner.columns(`SELECT i.kind || ':' || i.value AS k, i.id FROM identifiers i JOIN temp.main.${table} q ON i.kind = q.kind AND i.value = q.value`);
+        } finally {
+          await this.runner.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+        }
+      });
+      const [k, id] = rows;
+      for (let r = 0; r < (k?.length ?? 0); r++) out.set(String(k[r]), num(id[r]));
+      return out;
+    }
+    const keys = keyPairs(unique);
     if (!keys) return out;
     const rows = await this.mutex.run(() =>
       this.runner.rows(`SELECT i.kind || ':' || i.value AS k, i.id FROM identifiers i JOIN ${keys} q(kind, value) ON i.kind = q.kind AND i.value = q.value`),
