@@ -224,7 +224,8 @@ export class FeedbackService {
   /**
    * Closes the loop of each case whose leads all have a final outcome (a lead closed on an identity
    * mismatch counts once its reissue is recorded — a new lead, or the corrected person's exposure joined
-   * to their open lead or linked to their controlled status — since the work is carried on there).
+   * to their open lead or linked to their controlled status — since the work is carried on there; or a
+   * correction naming the case's own person, since nobody is left to reach).
    */
   async closeLoopsInTx(tx: RecordsOps, actor: Actor, caseIds: readonly string[], events: LoopEvent[]): Promise<string[]> {
     const closed: string[] = [];
@@ -241,6 +242,14 @@ export class FeedbackService {
         for (const x of await tx.listExposures({ caseId })) {
           const of = (x.evidence as Record<string, unknown> | null)?.[REISSUE_OF];
           if (typeof of === 'string' && x.disposition !== 'recorded') reissued.add(of);
+        }
+        // A correction that names the case's own person leaves nobody to reissue to: the lead was the
+        // case itself, and its work is done.
+        const own = new Set([kase.personKey, ...kase.ids]);
+        for (const l of leads) {
+          if (l.outcome !== 'identity_mismatch' || reissued.has(l.id)) continue;
+          const corrected = (await tx.listFeedback({ leadId: l.id })).filter((f) => f.outcome === 'identity_mismatch').at(-1)?.correctedIds ?? [];
+          if (corrected.length && (await this.resolveIds(corrected)).some((id) => own.has(id))) reissued.add(l.id);
         }
       }
       const done = leads.every((l) => l.status === 'closed' && l.outcome !== null && (OUTCOME_EFFECTS[l.outcome].final || reissued.has(l.id)));

@@ -92,3 +92,35 @@ describe('identity mismatch: the corrected identifiers are resolved to their per
     expect(last.closedLoops).toEqual([caseId]);
   });
 });
+
+describe('identity mismatch naming the case\'s own person', () => {
+  it('leaves nobody to reissue to, and the case\'s loop still closes', async () => {
+    const presence = await DuckDbPresenceStore.open(':memory:');
+    const records = await openSqliteRecordsStore(':memory:');
+    try {
+      await presence.insertPresences([
+        p('id_card:A', '2020-01-22T10:00:00+08:00', '2020-01-22T11:00:00+08:00'),
+        p('id_card:B', '2020-01-22T10:05:00+08:00', '2020-01-22T10:45:00+08:00'),
+      ]);
+      // The case's own phone: the "contact" the field found is the case.
+      await presence.insertIdentityLinks([{ aKind: 'phone', aValue: '13900000001', bKind: 'id_card', bValue: 'A' }]);
+      await presence.upsertPeople([{ idKind: 'id_card', idValue: 'A', jurisdiction: 'P1' }, { idKind: 'id_card', idValue: 'B', jurisdiction: 'P1' }]);
+      await presence.upsertPlaces([{ placeKind: 'venue', placeId: 'V1', jurisdiction: 'P1' }]);
+      const decisions: LinkDecisionRecord[] = [];
+      const identity = new IdentityService(presence, { all: async () => decisions, append: async (d) => void decisions.push(d) });
+      const tracer = await PresenceTraceService.start({ store: presence, timeZone: 'Asia/Shanghai', identity });
+      const clock = new Date('2020-01-24T00:00:00Z');
+      const loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presence), identity, now: () => clock, trace: { traceDegree: 1 } });
+      await loop.jurisdictions.importGeoJson(CITY, GEOJSON, 'test.geojson');
+      const made = await loop.cases.add(CITY, { ids: ['id_card:A'], classification: 'confirmed', onset: '2020-01-23' });
+      const leadB = (await records.openLeadOf('id_card:B'))!;
+      const r = await loop.feedback.file(CITY, leadB.commandId!, { outcome: 'identity_mismatch', correctedIds: ['phone:13900000001'] });
+      expect(r.newLeads).toBe(0);
+      expect(await records.listLeads({ caseId: made.case.id, status: 'open' })).toEqual([]);
+      expect(r.closedLoops).toEqual([made.case.id]);
+    } finally {
+      await records.close();
+      await presence.close();
+    }
+  });
+});
