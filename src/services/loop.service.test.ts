@@ -12,24 +12,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PresenceTraceService } from './trace.service.ts';
+import { box, feature, geoJson } from '../../test/support/jurisdictions.ts';
 
-const box = (w: number, s: number, e: number, n: number): number[][][] => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
-const feature = (code: string, level: string, parent: string | null, coords: number[][][]): object => ({
-  type: 'Feature', properties: { code, name: `${code}单位`, name_en: code, level, parent }, geometry: { type: 'Polygon', coordinates: coords },
-});
 // CITY → D1 (west: P1 south, P2 north, community C1 in P1) and D2 (east: P3).
-const GEOJSON = JSON.stringify({
-  type: 'FeatureCollection',
-  features: [
-    feature('CITY', 'city', null, box(121, 29, 123, 30)),
-    feature('D1', 'district', 'CITY', box(121, 29, 122, 30)),
-    feature('D2', 'district', 'CITY', box(122, 29, 123, 30)),
-    feature('P1', 'precinct', 'D1', box(121, 29, 122, 29.5)),
-    feature('P2', 'precinct', 'D1', box(121, 29.5, 122, 30)),
-    feature('P3', 'precinct', 'D2', box(122, 29, 123, 30)),
-    feature('C1', 'community', 'P1', box(121, 29, 121.5, 29.5)),
-  ],
-});
+const GEOJSON = geoJson([
+  feature('CITY', 'city', null, box(121, 29, 123, 30)),
+  feature('D1', 'district', 'CITY', box(121, 29, 122, 30)),
+  feature('D2', 'district', 'CITY', box(122, 29, 123, 30)),
+  feature('P1', 'precinct', 'D1', box(121, 29, 122, 29.5)),
+  feature('P2', 'precinct', 'D1', box(121, 29.5, 122, 30)),
+  feature('P3', 'precinct', 'D2', box(122, 29, 123, 30)),
+  feature('C1', 'community', 'P1', box(121, 29, 121.5, 29.5)),
+]);
 
 const at = (iso: string): number => Date.parse(iso) / 1000;
 const p = (id: string, placeKind: Presence['placeKind'], placeId: string, start: string, end: string, extra: Partial<Presence> = {}): Presence => {

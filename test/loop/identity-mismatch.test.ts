@@ -8,19 +8,13 @@ import { PresenceTraceService } from '../../src/services/trace.service.ts';
 import { DuckDbPresenceStore } from '../../src/stores/presence/duckdb/duckdb-presence-store.ts';
 import type { RecordsStore } from '../../src/stores/records/records-store.ts';
 import { openSqliteRecordsStore } from '../../src/stores/records/sqlite/sqlite-records-store.ts';
+import { box, feature, geoJson } from '../support/jurisdictions.ts';
 
-const box = (w: number, s: number, e: number, n: number): number[][][] => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
-const feature = (code: string, level: string, parent: string | null, coords: number[][][]): object => ({
-  type: 'Feature', properties: { code, name: `${code}单位`, name_en: code, level, parent }, geometry: { type: 'Polygon', coordinates: coords },
-});
-const GEOJSON = JSON.stringify({
-  type: 'FeatureCollection',
-  features: [
-    feature('CITY', 'city', null, box(121, 29, 123, 30)),
-    feature('P1', 'precinct', 'CITY', box(121, 29, 122, 30)),
-    feature('P2', 'precinct', 'CITY', box(122, 29, 123, 30)),
-  ],
-});
+const GEOJSON = geoJson([
+  feature('CITY', 'city', null, box(121, 29, 123, 30)),
+  feature('P1', 'precinct', 'CITY', box(121, 29, 122, 30)),
+  feature('P2', 'precinct', 'CITY', box(122, 29, 123, 30)),
+]);
 const at = (iso: string): number => Date.parse(iso) / 1000;
 const p = (id: string, start: string, end: string): Presence => {
   const [idKind, idValue] = id.split(':') as [Presence['idKind'], string];
@@ -30,34 +24,37 @@ const CITY: Actor = { userId: 'u-cmd', role: 'commander', jurisdiction: 'CITY' }
 // A met B, F and G at V1 (in P1). The phone 13900000009 belongs to id_card K, who lives in P2.
 const K_PHONE = 'phone:13900000009';
 
+/** A loop over a small world: these presences, links and residences, all at venue V1 in P1; clock 2020-01-24. */
+async function world(presences: Presence[], links: { aKind: 'phone'; aValue: string; bKind: 'id_card'; bValue: string }[], homes: Record<string, string>):
+  Promise<{ presence: DuckDbPresenceStore; records: RecordsStore; loop: Loop }> {
+  const presence = await DuckDbPresenceStore.open(':memory:');
+  await presence.insertPresences(presences);
+  await presence.insertIdentityLinks(links);
+  await presence.upsertPeople(Object.entries(homes).map(([idValue, jurisdiction]) => ({ idKind: 'id_card' as const, idValue, jurisdiction })));
+  await presence.upsertPlaces([{ placeKind: 'venue', placeId: 'V1', jurisdiction: 'P1' }]);
+  const decisions: LinkDecisionRecord[] = [];
+  const identity = new IdentityService(presence, { all: async () => decisions, append: async (d) => void decisions.push(d) });
+  const tracer = await PresenceTraceService.start({ store: presence, timeZone: 'Asia/Shanghai', identity });
+  const records = await openSqliteRecordsStore(':memory:');
+  const clock = new Date('2020-01-24T00:00:00Z');
+  const loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presence), identity, now: () => clock, trace: { traceDegree: 1 } });
+  await loop.jurisdictions.importGeoJson(CITY, GEOJSON, 'test.geojson');
+  return { presence, records, loop };
+}
+
 describe('identity mismatch: the corrected identifiers are resolved to their person and the lead reissued', () => {
   let presence: DuckDbPresenceStore;
   let records: RecordsStore;
   let loop: Loop;
   let caseId: string;
-  const clock = new Date('2020-01-24T00:00:00Z');
 
   beforeAll(async () => {
-    presence = await DuckDbPresenceStore.open(':memory:');
-    await presence.insertPresences([
+    ({ presence, records, loop } = await world([
       p('id_card:A', '2020-01-22T10:00:00+08:00', '2020-01-22T11:00:00+08:00'),
       p('id_card:B', '2020-01-22T10:05:00+08:00', '2020-01-22T10:45:00+08:00'),
       p('id_card:F', '2020-01-22T10:10:00+08:00', '2020-01-22T10:50:00+08:00'),
       p('id_card:G', '2020-01-22T10:15:00+08:00', '2020-01-22T10:55:00+08:00'),
-    ]);
-    await presence.insertIdentityLinks([{ aKind: 'phone', aValue: '13900000009', bKind: 'id_card', bValue: 'K' }]);
-    await presence.upsertPeople([
-      { idKind: 'id_card', idValue: 'A', jurisdiction: 'P1' },
-      { idKind: 'id_card', idValue: 'B', jurisdiction: 'P1' },
-      { idKind: 'id_card', idValue: 'K', jurisdiction: 'P2' },
-    ]);
-    await presence.upsertPlaces([{ placeKind: 'venue', placeId: 'V1', jurisdiction: 'P1' }]);
-    const decisions: LinkDecisionRecord[] = [];
-    const identity = new IdentityService(presence, { all: async () => decisions, append: async (d) => void decisions.push(d) });
-    const tracer = await PresenceTraceService.start({ store: presence, timeZone: 'Asia/Shanghai', identity });
-    records = await openSqliteRecordsStore(':memory:');
-    loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presence), identity, now: () => clock, trace: { traceDegree: 1 } });
-    await loop.jurisdictions.importGeoJson(CITY, GEOJSON, 'test.geojson');
+    ], [{ aKind: 'phone', aValue: '13900000009', bKind: 'id_card', bValue: 'K' }], { A: 'P1', B: 'P1', K: 'P2' }));
     const made = await loop.cases.add(CITY, { ids: ['id_card:A'], classification: 'confirmed', onset: '2020-01-23' });
     caseId = made.case.id;
     expect((await records.listLeads({ caseId })).map((l) => l.personKey).sort()).toEqual(['id_card:B', 'id_card:F', 'id_card:G']);
@@ -95,23 +92,12 @@ describe('identity mismatch: the corrected identifiers are resolved to their per
 
 describe('identity mismatch naming the case\'s own person', () => {
   it('leaves nobody to reissue to, and the case\'s loop still closes', async () => {
-    const presence = await DuckDbPresenceStore.open(':memory:');
-    const records = await openSqliteRecordsStore(':memory:');
+    // The case's own phone: the "contact" the field found is the case.
+    const { presence, records, loop } = await world([
+      p('id_card:A', '2020-01-22T10:00:00+08:00', '2020-01-22T11:00:00+08:00'),
+      p('id_card:B', '2020-01-22T10:05:00+08:00', '2020-01-22T10:45:00+08:00'),
+    ], [{ aKind: 'phone', aValue: '13900000001', bKind: 'id_card', bValue: 'A' }], { A: 'P1', B: 'P1' });
     try {
-      await presence.insertPresences([
-        p('id_card:A', '2020-01-22T10:00:00+08:00', '2020-01-22T11:00:00+08:00'),
-        p('id_card:B', '2020-01-22T10:05:00+08:00', '2020-01-22T10:45:00+08:00'),
-      ]);
-      // The case's own phone: the "contact" the field found is the case.
-      await presence.insertIdentityLinks([{ aKind: 'phone', aValue: '13900000001', bKind: 'id_card', bValue: 'A' }]);
-      await presence.upsertPeople([{ idKind: 'id_card', idValue: 'A', jurisdiction: 'P1' }, { idKind: 'id_card', idValue: 'B', jurisdiction: 'P1' }]);
-      await presence.upsertPlaces([{ placeKind: 'venue', placeId: 'V1', jurisdiction: 'P1' }]);
-      const decisions: LinkDecisionRecord[] = [];
-      const identity = new IdentityService(presence, { all: async () => decisions, append: async (d) => void decisions.push(d) });
-      const tracer = await PresenceTraceService.start({ store: presence, timeZone: 'Asia/Shanghai', identity });
-      const clock = new Date('2020-01-24T00:00:00Z');
-      const loop = createLoop({ store: records, tracer, whereabouts: presenceWhereabouts(presence), identity, now: () => clock, trace: { traceDegree: 1 } });
-      await loop.jurisdictions.importGeoJson(CITY, GEOJSON, 'test.geojson');
       const made = await loop.cases.add(CITY, { ids: ['id_card:A'], classification: 'confirmed', onset: '2020-01-23' });
       const leadB = (await records.openLeadOf('id_card:B'))!;
       const r = await loop.feedback.file(CITY, leadB.commandId!, { outcome: 'identity_mismatch', correctedIds: ['phone:13900000001'] });

@@ -6,6 +6,7 @@ import { PresenceTraceService } from '../../src/services/trace.service.ts';
 import { openSqliteRecordsStore } from '../../src/stores/records/sqlite/sqlite-records-store.ts';
 import type { Actor } from '../../src/domain/jurisdiction.ts';
 import { DuckDbPresenceStore } from '../../src/stores/presence/duckdb/duckdb-presence-store.ts';
+import { box, feature, geoJson } from '../support/jurisdictions.ts';
 
 const at = (iso: string): number => Date.parse(iso) / 1000;
 const COMMANDER: Actor = { userId: 'u-cmd', role: 'commander', jurisdiction: 'CITY' };
@@ -125,14 +126,9 @@ describe('presenceWhereabouts: residence, else the places the caller knows, else
     const records = await openSqliteRecordsStore(':memory:');
     try {
       const loop = createLoop({ store: records, tracer, whereabouts: sut, now: () => NOW });
-      const box = (w: number, s: number, e: number, n: number): number[][][] => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
-      const feature = (code: string, level: string, parent: string | null, coords: number[][][]): object => ({
-        type: 'Feature', properties: { code, name: code, level, parent }, geometry: { type: 'Polygon', coordinates: coords },
-      });
-      await loop.jurisdictions.importGeoJson(COMMANDER, JSON.stringify({
-        type: 'FeatureCollection',
-        features: [feature('CITY', 'city', null, box(121, 29, 123, 30)), feature('PW', 'precinct', 'CITY', box(121, 29, 122, 30)), feature('PE', 'precinct', 'CITY', box(122, 29, 123, 30))],
-      }), 'test.geojson');
+      await loop.jurisdictions.importGeoJson(COMMANDER, geoJson([
+        feature('CITY', 'city', null, box(121, 29, 123, 30)), feature('PW', 'precinct', 'CITY', box(121, 29, 122, 30)), feature('PE', 'precinct', 'CITY', box(122, 29, 123, 30)),
+      ]), 'test.geojson');
       scans = 0;
       // H lives nowhere on file; their latest place V3 (121.1 E) is in PW.
       const made = await loop.cases.add(COMMANDER, { ids: ['id_card:H'], classification: 'confirmed', onset: '2020-01-23', trace: false });
