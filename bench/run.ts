@@ -5,7 +5,14 @@
  * and PostgreSQL (btree (place, start) plus the max-duration bound) — asserts every peer returns the
  * same answer, and prints medians, p99s and ratios.
  *
- *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted] [--order fixed|turns]
+ *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--rounds 3] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted] [--order fixed|turns] [--keep-peers]
+ *
+ * `--keep-peers` keeps the SQLite file and the PostgreSQL schema of this city for the next run (they
+ * are reused only when they hold exactly the same rows): at 100M loading them takes a quarter of an hour.
+ *
+ * Every peer first traces every case once untimed (compiled code, caches and names warm, as in a
+ * server that has been answering), then `--rounds` timed rounds follow; medians and p99s are over
+ * all timed traces.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,7 +33,7 @@ import { resolveWindow } from '../src/trace/window.ts';
 import { loadRuleSet } from '../src/domain/contact-rules.ts';
 import type { CandidateSource } from '../src/trace/candidate-source.ts';
 import type { TraceRequest, TraceResult } from '../src/trace/types.ts';
-import { DuckDbPeer, PostgresPeer, SqlitePeer, type Peer, type PeerData } from './trace/peers.ts';
+import { DuckDbPeer, PostgresPeer, SqlitePeer, fingerprint, type Peer, type PeerData } from './trace/peers.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,8 +47,12 @@ const { values: args } = parseArgs({
     postgres: { type: 'string', default: process.env.CORDON_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     cache: { type: 'string', default: path.join(os.tmpdir(), 'cordon-bench-city') },
     fresh: { type: 'boolean', default: false },
+    /** Keep the SQLite and PostgreSQL peers' tables for the next run on the same rows (cache folder / schema named by city). */
+    'keep-peers': { type: 'boolean', default: false },
     /** `fixed`: peers trace each case in --peers order; `turns`: the peer tracing a case first changes with each case. */
     order: { type: 'string', default: 'fixed' },
+    /** Timed rounds over all cases, after one untimed round that warms every peer on every case. */
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -55,6 +66,8 @@ const days = Number(args.days);
 const seed = Number(args.seed);
 const people = args.people ? Number(args.people) : Math.round(target / (PRESENCES_PER_PERSON_14D * days / 14));
 const caseCount = Number(args.cases);
+const rounds = Number(args.rounds);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds "${args.rounds}" must be a whole number ≥ 1`);
 const peerNames = args.peers.split(',').map((s) => s.trim()).filter(Boolean);
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
@@ -114,14 +127,21 @@ const data: PeerData = {
 parts.length = 0;
 
 const sources: { name: string; source: CandidateSource; peer?: Peer; loadSeconds?: number }[] = [];
+const keep = args['keep-peers'];
+const print = keep ? fingerprint(data) : '';
 const csv = path.join(args.cache, `trace-peer-${seed}-${people}-${days}.csv`);
 for (const name of peerNames) {
   const t0 = performance.now();
   try {
     let peer: Peer | undefined;
     if (name === 'index') sources.push({ name, source: new IndexCandidateSource(index) });
-    else if (name === 'sqlite') peer = SqlitePeer.load(path.join(args.cache, `trace-peer-${process.pid}.sqlite`), data);
-    else if (name === 'postgres') peer = await PostgresPeer.load(args.postgres, `cordon_bench_trace_${process.pid}`, data);
+    else if (name === 'sqlite') {
+      peer = keep ? SqlitePeer.load(path.join(args.cache, `trace-peer-${seed}-${people}-${days}.sqlite`), data, true, print)
+        : SqlitePeer.load(path.join(args.cache, `trace-peer-${process.pid}.sqlite`), data);
+    } else if (name === 'postgres') {
+      peer = keep ? await PostgresPeer.load(args.postgres, `cordon_bench_trace_s${seed}_p${people}_d${days}`, data, true, print)
+        : await PostgresPeer.load(args.postgres, `cordon_bench_trace_${process.pid}`, data);
+    }
     else if (name === 'duckdb-join') peer = await DuckDbPeer.load(data, false, csv);
     else if (name === 'duckdb-sorted') peer = await DuckDbPeer.load(data, true, csv);
     else throw new Error(`unknown peer "${name}"`);
@@ -185,7 +205,7 @@ class TimedSource implements CandidateSource {
 }
 for (const s of sources) s.source = new TimedSource(s.source);
 
-// 5. Interleaved runs: for each case, each peer in turn; the first round warms caches and is not timed.
+// 5. Interleaved runs: for each case, each peer in turn; round 0 warms every peer on every case and is not timed.
 type Query = 'trajectory' | 'first-degree' | 'second-degree' | 'first-degree reads' | 'second-degree reads';
 const times = new Map<string, number[]>();
 const counts = { contacts1: 0, contacts2: 0, traj: 0 };
@@ -196,10 +216,9 @@ const record = (peer: string, q: Query, ms: number): void => {
 const strip = (r: TraceResult): TraceResult => ({ ...r, summary: { ...r.summary, elapsedMs: 0 } });
 let mismatches = 0;
 const rules = loadRuleSet('v8');
-for (let round = 0; round < 2; round++) {
+for (let round = 0; round <= rounds; round++) {
   for (const [ri, req] of requests.entries()) {
-    if (round === 0 && ri >= 3) break;
-    if (round === 1 && ri % 10 === 0) log(`case ${ri + 1}/${requests.length}`);
+    if (ri % 10 === 0) log(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: case ${ri + 1}/${requests.length}`);
     let want1: TraceResult | undefined;
     let want2: TraceResult | undefined;
     let wantFrom = '';
@@ -223,13 +242,13 @@ for (let round = 0; round < 2; round++) {
       const r2 = await tracer.trace({ ...req, degree: 2 });
       const reads2 = timed.readMs;
       const t3 = performance.now();
-      if (round === 1) {
+      if (round >= 1) {
         record(s.name, 'trajectory', t1 - t0);
         record(s.name, 'first-degree', t2 - t1);
         record(s.name, 'second-degree', t3 - t2);
         record(s.name, 'first-degree reads', reads1);
         record(s.name, 'second-degree reads', reads2);
-        if (s.name === sources[0].name) {
+        if (s.name === sources[0].name && round === 1) {
           counts.contacts1 += r1.contacts.length;
           counts.contacts2 += r2.contacts.length;
           counts.traj += traj.length;
@@ -255,8 +274,8 @@ const q = (xs: number[], p: number): number => {
 const fmt = (ms: number): string => (ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
 const peakRss = process.resourceUsage().maxRSS * 1024;
 const lines: string[] = [];
-lines.push(`# cordon trace benchmark — size ${args.size}: ${n.toLocaleString('en')} presences (${people} residents, ${days} days, seed ${seed}); ${requests.length} cases, v8 rules`);
-lines.push(`ingest (CSV → durable DuckDB store, INGEST's service): ${Math.round(ingestStats.rate).toLocaleString('en')} presences/s (${ingestStats.read.toLocaleString('en')} rows in ${ingestStats.seconds.toFixed(1)} s)`);
+lines.push(`# cordon trace benchmark — size ${args.size}: ${n.toLocaleString('en')} presences (${people} residents, ${days} days, seed ${seed}); ${requests.length} cases × ${rounds} timed rounds after a warm-up round, v8 rules`);
+lines.push(`ingest (CSV → durable DuckDB store, the ingest service): ${Math.round(ingestStats.rate).toLocaleString('en')} presences/s (${ingestStats.read.toLocaleString('en')} rows in ${ingestStats.seconds.toFixed(1)} s)`);
 lines.push(`index build from the store's scan: ${Math.round(build.rowsPerSecond).toLocaleString('en')} presences/s (${build.seconds.toFixed(2)} s); ${build.bytesPerPresence.toFixed(1)} bytes/presence in memory`);
 lines.push(`ingest + index (durable and indexed): ${Math.round(n / (ingestStats.seconds + build.seconds)).toLocaleString('en')} presences/s`);
 lines.push(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process, all peers loaded); RSS before the index ${(rssBefore / 2 ** 20).toFixed(0)} MiB`);

@@ -32,6 +32,20 @@ export interface Peer extends CandidateSource {
   close(): Promise<void>;
 }
 
+/**
+ * A fingerprint of the rows (count and a mix of every column), so a peer loaded by an earlier run is
+ * reused only when it holds exactly these rows.
+ */
+export function fingerprint(d: PeerData): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x12345678;
+  for (let i = 0; i < d.n; i++) {
+    h1 = Math.imul(h1 ^ d.ident[i], 0x01000193) ^ Math.imul(d.place[i], 0x9e3779b1);
+    h2 = Math.imul(h2 ^ d.start[i], 0x85ebca6b) ^ Math.imul(d.end[i] ^ (d.sub[i] << 3) ^ d.flags[i], 0xc2b2ae35);
+  }
+  return `${d.n}-${(h1 >>> 0).toString(16)}-${(h2 >>> 0).toString(16)}`;
+}
+
 /** Longest duration per place: how far before a window an overlapping row can start. */
 export function maxDurations(d: PeerData): { perPlace: Uint32Array; global: number } {
   let nPlaces = 0;
@@ -56,25 +70,48 @@ type Row = [number, number, number, number, number, number];
 export class SqlitePeer implements Peer {
   readonly name = 'sqlite';
   private constructor(private readonly db: Database.Database, private readonly d: PeerData, private readonly bound: { perPlace: Uint32Array; global: number },
-    private readonly file: string, private readonly at: Database.Statement, private readonly of: Database.Statement) {}
+    private readonly file: string, private readonly at: Database.Statement, private readonly of: Database.Statement, private readonly keep: boolean) {}
 
-  static load(file: string, d: PeerData): SqlitePeer {
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-    const db = new Database(file);
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
-    db.exec('CREATE TABLE p (ident INTEGER NOT NULL, place INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, sub INTEGER NOT NULL, flags INTEGER NOT NULL)');
-    const ins = db.prepare('INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)');
-    const batch = db.transaction((from: number, to: number) => {
-      for (let i = from; i < to; i++) ins.run(d.ident[i], d.place[i], d.start[i], d.end[i], d.sub[i], d.flags[i]);
-    });
-    for (let i = 0; i < d.n; i += 100_000) batch(i, Math.min(d.n, i + 100_000));
-    db.exec('CREATE INDEX p_place_start ON p (place, start); CREATE INDEX p_ident_start ON p (ident, start); ANALYZE;');
+  /**
+   * Loads the rows into a SQLite file. With `keep`, a file left by an earlier run with the same rows
+   * (same fingerprint) is opened as it is, and the file is kept at close.
+   */
+  static load(file: string, d: PeerData, keep = false, print = fingerprint(d)): SqlitePeer {
+    let db: Database.Database | undefined;
+    if (keep && fs.existsSync(file)) {
+      db = new Database(file);
+      let meta: string | undefined;
+      try {
+        meta = db.prepare("SELECT value FROM bench_meta WHERE key = 'fingerprint'").pluck().get() as string | undefined;
+      } catch {
+        // No meta table: a file from an older run or one cut short.
+      }
+      if (meta !== print) {
+        db.close();
+        db = undefined;
+      }
+    }
+    if (!db) {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      db = new Database(file);
+      db.pragma('journal_mode = OFF');
+      db.pragma('synchronous = OFF');
+      db.exec('CREATE TABLE p (ident INTEGER NOT NULL, place INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, sub INTEGER NOT NULL, flags INTEGER NOT NULL)');
+      const ins = db.prepare('INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)');
+      const batch = db.transaction((from: number, to: number) => {
+        for (let i = from; i < to; i++) ins.run(d.ident[i], d.place[i], d.start[i], d.end[i], d.sub[i], d.flags[i]);
+      });
+      for (let i = 0; i < d.n; i += 100_000) batch(i, Math.min(d.n, i + 100_000));
+      db.exec('CREATE INDEX p_place_start ON p (place, start); CREATE INDEX p_ident_start ON p (ident, start); ANALYZE;');
+      // Written last: a file cut short by a crash has no fingerprint and is loaded again.
+      db.exec('CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      db.prepare("INSERT INTO bench_meta VALUES ('fingerprint', ?)").run(print);
+    }
     db.pragma('cache_size = -1000000');
     const cols = 'SELECT ident, place, start, "end", sub, flags FROM p';
     const at = db.prepare(`${cols} WHERE place = ? AND start >= ? AND start < ? AND "end" > ?`).raw(true);
     const of = db.prepare(`${cols} WHERE ident = ? AND start >= ? AND start < ? AND "end" > ?`).raw(true);
-    return new SqlitePeer(db, d, maxDurations(d), file, at, of);
+    return new SqlitePeer(db, d, maxDurations(d), file, at, of, keep);
   }
 
   presencesOf(idents: readonly number[], from: number, to: number): Promise<Candidate[]> {
@@ -100,7 +137,7 @@ export class SqlitePeer implements Peer {
 
   close(): Promise<void> {
     this.db.close();
-    for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) fs.rmSync(f, { force: true });
+    if (!this.keep) for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) fs.rmSync(f, { force: true });
     return Promise.resolve();
   }
 }
@@ -108,11 +145,23 @@ export class SqlitePeer implements Peer {
 /** PostgreSQL: the same table and btrees in a schema of its own; window reads batched in one query. */
 export class PostgresPeer implements Peer {
   readonly name = 'postgres';
-  private constructor(private readonly client: pg.Client, private readonly d: PeerData, private readonly bound: { perPlace: Uint32Array; global: number }, private readonly schema: string) {}
+  private constructor(private readonly client: pg.Client, private readonly d: PeerData, private readonly bound: { perPlace: Uint32Array; global: number }, private readonly schema: string,
+    private readonly keep: boolean) {}
 
-  static async load(url: string, schema: string, d: PeerData): Promise<PostgresPeer> {
+  /**
+   * Loads the rows into a schema of their own. With `keep`, a schema left by an earlier run with the
+   * same rows (same fingerprint) is used as it is, and the schema is kept at close.
+   */
+  static async load(url: string, schema: string, d: PeerData, keep = false, print = fingerprint(d)): Promise<PostgresPeer> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
+    if (keep) {
+      const found = await client.query<{ value: string }>(`SELECT value FROM ${schema}.bench_meta WHERE key = 'fingerprint'`).catch(() => undefined);
+      if (found?.rows[0]?.value === print) {
+        await client.query(`ANALYZE ${schema}.p`);
+        return new PostgresPeer(client, d, maxDurations(d), schema, keep);
+      }
+    }
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     await client.query(`CREATE UNLOGGED TABLE ${schema}.p (ident int NOT NULL, place int NOT NULL, start bigint NOT NULL, "end" bigint NOT NULL, sub int NOT NULL, flags smallint NOT NULL)`);
     const B = 50_000;
@@ -123,7 +172,9 @@ export class PostgresPeer implements Peer {
         [arr(d.ident), arr(d.place), arr(d.start), arr(d.end), arr(d.sub), arr(d.flags)]);
     }
     await client.query(`CREATE INDEX ON ${schema}.p (place, start); CREATE INDEX ON ${schema}.p (ident, start); ANALYZE ${schema}.p`);
-    return new PostgresPeer(client, d, maxDurations(d), schema);
+    // Written last: a schema cut short by a crash has no fingerprint and is loaded again.
+    await client.query(`CREATE TABLE ${schema}.bench_meta (key text PRIMARY KEY, value text NOT NULL); INSERT INTO ${schema}.bench_meta VALUES ('fingerprint', '${print}')`);
+    return new PostgresPeer(client, d, maxDurations(d), schema, keep);
   }
 
   private rows(res: pg.QueryResult<Record<string, string | number>>): Candidate[] {
@@ -151,7 +202,7 @@ export class PostgresPeer implements Peer {
   }
 
   async close(): Promise<void> {
-    await this.client.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    if (!this.keep) await this.client.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
     await this.client.end();
   }
 }

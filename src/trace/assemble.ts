@@ -39,18 +39,22 @@ export function personOf(groups: IdentityGroups, ident: number): number {
   return groups.personOf ? groups.personOf(ident) : groups.groupOf(ident)[0] ?? ident;
 }
 
-/** Person ids up to this are found through the scratch arrays below; larger ones through a map. */
+/** Person ids up to this are kept in packed arrays (the name caches below); larger ones in a map. */
 const DENSE_PERSON_MAX = 1 << 26;
 
 /**
  * Scratch space of `mergePieces`, reused from call to call (it runs synchronously, so calls never
- * interleave): per person, the call that saw them last and their group number in that call; per
- * record, its clipped interval and the next record of the same person.
+ * interleave): an open-addressing table from person to their group number in this call (sized to the
+ * call's records, so it stays in cache: tables indexed by person id are megabytes at city scale, and
+ * one cache miss per record cost more than the rest of the merge); per record, its clipped interval
+ * and the next record of the same person.
  */
 const scratch = {
   call: 0,
-  seen: new Uint32Array(0),
-  group: new Int32Array(0),
+  /** Table slots: the call that last used the slot, its person and that person's group. */
+  slotCall: new Uint32Array(1024),
+  slotPerson: new Int32Array(1024),
+  slotGroup: new Int32Array(1024),
   start: new Float64Array(256),
   end: new Float64Array(256),
   next: new Int32Array(256),
@@ -60,29 +64,31 @@ const scratch = {
   person: new Float64Array(256),
 };
 
-function growPersons(person: number): void {
-  let n = scratch.seen.length || 1024;
-  while (n <= person) n *= 2;
-  const seen = new Uint32Array(n);
-  seen.set(scratch.seen);
-  const group = new Int32Array(n);
-  group.set(scratch.group);
-  scratch.seen = seen;
-  scratch.group = group;
+function growRecords(n: number): void {
+  if (scratch.start.length < n) {
+    let m = scratch.start.length;
+    while (m < n) m *= 2;
+    scratch.start = new Float64Array(m);
+    scratch.end = new Float64Array(m);
+    scratch.next = new Int32Array(m);
+    scratch.first = new Int32Array(m);
+    scratch.last = new Int32Array(m);
+    scratch.count = new Int32Array(m);
+    scratch.person = new Float64Array(m);
+  }
+  // At most half full, so probe runs stay short.
+  if (scratch.slotCall.length < 2 * n) {
+    let m = scratch.slotCall.length;
+    while (m < 2 * n) m *= 2;
+    scratch.slotCall = new Uint32Array(m);
+    scratch.slotPerson = new Int32Array(m);
+    scratch.slotGroup = new Int32Array(m);
+    scratch.call = 0;
+  }
 }
 
-function growRecords(n: number): void {
-  if (scratch.start.length >= n) return;
-  let m = scratch.start.length;
-  while (m < n) m *= 2;
-  scratch.start = new Float64Array(m);
-  scratch.end = new Float64Array(m);
-  scratch.next = new Int32Array(m);
-  scratch.first = new Int32Array(m);
-  scratch.last = new Int32Array(m);
-  scratch.count = new Int32Array(m);
-  scratch.person = new Float64Array(m);
-}
+/** Whole person ids that fit the table's Int32 slots; others go through a map. */
+const SLOT_PERSON_MAX = 0x7fffffff;
 
 function newPiece(c: Candidate, person: number, start: number, end: number): Piece {
   return { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined };
@@ -109,11 +115,12 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
   const sc = scratch;
   const call = (sc.call = (sc.call + 1) >>> 0);
   if (call === 0) {
-    sc.seen.fill(0);
+    sc.slotCall.fill(0);
     sc.call = 1;
   }
   const tag = sc.call;
-  const { start: cs, end: ce, next, first, last, count, person: gp } = sc;
+  const { start: cs, end: ce, next, first, last, count, person: gp, slotCall, slotPerson, slotGroup } = sc;
+  const mask = slotCall.length - 1;
   let far: Map<number, number> | undefined;
   let groupsN = 0;
   const by = groups.personOf ? groups : undefined;
@@ -128,14 +135,23 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
     ce[i] = end;
     next[i] = -1;
     let g: number;
-    if (person >= 0 && person < DENSE_PERSON_MAX && Number.isInteger(person)) {
-      if (person >= sc.seen.length) growPersons(person);
-      if (sc.seen[person] === tag) g = sc.group[person];
-      else {
-        sc.seen[person] = tag;
-        g = sc.group[person] = groupsN++;
-        gp[g] = person;
-        first[g] = -1;
+    if (person >= 0 && person <= SLOT_PERSON_MAX && Number.isInteger(person)) {
+      // Fibonacci hashing spreads consecutive ids; linear probing finds the person or a free slot.
+      let h = Math.imul(person, 0x9e3779b1) >>> 0 & mask;
+      for (;;) {
+        if (slotCall[h] !== tag) {
+          slotCall[h] = tag;
+          slotPerson[h] = person;
+          g = slotGroup[h] = groupsN++;
+          gp[g] = person;
+          first[g] = -1;
+          break;
+        }
+        if (slotPerson[h] === person) {
+          g = slotGroup[h];
+          break;
+        }
+        h = (h + 1) & mask;
       }
     } else {
       far ??= new Map();
