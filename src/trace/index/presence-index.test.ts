@@ -63,7 +63,7 @@ describe('PresenceIndex', () => {
     }
   });
 
-  it('appended rows are visible at once and survive the merge into the sorted arrays', () => {
+  it('appended rows are visible at once and survive the merge into the sorted arrays', async () => {
     const first = chunk(1000, 3, 50, 40);
     const idx = sut(first, 80, { tailMinRows: 500, tailShare: 0 });
     const more = chunk(400, 4, 50, 80);
@@ -72,6 +72,11 @@ describe('PresenceIndex', () => {
     const before: Candidate[] = [];
     idx.collectAt(79, 0, 2 ** 32 - 1, before);
     idx.append(chunk(200, 5, 50, 80));
+    // Past the threshold the merge starts in the background; until it ends the tail answers as before.
+    expect(idx.mergeUnderWay).toBe(true);
+    expect(idx.merges).toBe(0);
+    expect(idx.tailSize).toBe(600);
+    await idx.settled();
     expect(idx.merges).toBe(1);
     expect(idx.tailSize).toBe(0);
     const after: Candidate[] = [];
@@ -79,5 +84,65 @@ describe('PresenceIndex', () => {
     expect(after.length).toBeGreaterThanOrEqual(before.length);
     expect(new Set(after.map(key))).toEqual(new Set([...before.map(key), ...after.map(key)]));
     expect(idx.size).toBe(1600);
+  });
+
+  it('merges in slices with other work between them, and rows appended meanwhile stay visible and in the tail', async () => {
+    const all = [chunk(20_000, 11, 300, 400), chunk(6000, 12, 300, 400), chunk(3000, 13, 300, 400), chunk(700, 14, 300, 400)];
+    const idx = sut(all[0], 400, { tailMinRows: 5000, tailShare: 0 });
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    idx.append(all[1]);
+    expect(idx.mergeUnderWay).toBe(true);
+    const ticksAtStart = ticks;
+    // Rows arriving while the merge runs: visible at once, and the merge does not take them.
+    await new Promise((resolve) => setImmediate(resolve));
+    idx.append(all[2]);
+    idx.append(all[3]);
+    await idx.settled();
+    ticking = false;
+    expect(ticks - ticksAtStart).toBeGreaterThan(5);
+    expect(idx.merges).toBe(1);
+    expect(idx.tailSize).toBe(3700);
+    expect(idx.size).toBe(29_700);
+    // Every place and identifier window answers exactly as a scan of all the rows appended.
+    for (let q = 0; q < 60; q++) {
+      const place = (q * 37) % 400;
+      const ident = (q * 13) % 300;
+      const from = 1_579_449_600 + q * 17_000;
+      const to = from + 3600 * (1 + (q % 30));
+      const at: Candidate[] = [];
+      idx.collectAt(place, from, to, at);
+      const of: Candidate[] = [];
+      idx.collectOf(ident, from, to, of);
+      const wantAt: string[] = [];
+      const wantOf: string[] = [];
+      for (const rows of all) {
+        for (let i = 0; i < rows.length; i++) {
+          const overlaps = rows.start[i] < to && rows.end[i] > from;
+          const k = `${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`;
+          if (overlaps && rows.place[i] === place) wantAt.push(k);
+          if (overlaps && rows.ident[i] === ident) wantOf.push(k);
+        }
+      }
+      expect(at.map(key).sort()).toEqual(wantAt.sort());
+      expect(of.map(key).sort()).toEqual(wantOf.sort());
+    }
+  });
+
+  it('a full reload drops a background merge begun before it', async () => {
+    const idx = sut(chunk(5000, 21, 100, 200), 200, { tailMinRows: 1000, tailShare: 0 });
+    idx.append(chunk(1500, 22, 100, 200));
+    expect(idx.mergeUnderWay).toBe(true);
+    const fresh = chunk(800, 23, 100, 200);
+    idx.load(fresh);
+    await idx.settled();
+    expect(idx.merges).toBe(0);
+    expect(idx.size).toBe(800);
+    expect(idx.tailSize).toBe(0);
   });
 });

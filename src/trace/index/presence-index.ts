@@ -59,6 +59,72 @@ class Rows {
   }
 }
 
+/** End of a tail chain, and an empty slot of `TailChains`. */
+const NONE = 0xffffffff;
+
+/**
+ * The tail's chains: per key (a place or an identifier), its latest tail row, and per row the previous
+ * tail row with the same key (-1 at the end). An open-addressing table over typed arrays: a million
+ * appended rows cost a few tens of milliseconds, where a map of arrays cost seconds.
+ */
+class TailChains {
+  private keys = new Uint32Array(1024).fill(NONE);
+  private heads = new Uint32Array(1024);
+  private used = 0;
+  readonly prev = new Column(new Uint32Array(0), u32);
+
+  /** Links `row` (the next row number, in order) under `key` (a dictionary id below 2^32 - 1). */
+  add(key: number, row: number): void {
+    if (2 * (this.used + 1) > this.keys.length) this.grow();
+    const slot = this.slot(key);
+    if (this.keys[slot] === NONE) {
+      this.keys[slot] = key;
+      this.used++;
+      this.prev.push(NONE);
+    } else {
+      this.prev.push(this.heads[slot]);
+    }
+    this.heads[slot] = row;
+  }
+
+  /** Latest row under `key`, or -1. */
+  head(key: number): number {
+    if (!(key >= 0 && key < NONE)) return -1;
+    const slot = this.slot(key);
+    return this.keys[slot] === NONE ? -1 : this.heads[slot];
+  }
+
+  /** The row before `row` under the same key, or -1. */
+  before(row: number): number {
+    const p = this.prev.data[row];
+    return p === NONE ? -1 : p;
+  }
+
+  bytes(): number {
+    return this.keys.byteLength + this.heads.byteLength + this.prev.data.byteLength;
+  }
+
+  private slot(key: number): number {
+    const mask = this.keys.length - 1;
+    let h = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
+    while (this.keys[h] !== NONE && this.keys[h] !== key) h = (h + 1) & mask;
+    return h;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldHeads = this.heads;
+    this.keys = new Uint32Array(oldKeys.length * 2).fill(NONE);
+    this.heads = new Uint32Array(oldKeys.length * 2);
+    for (let i = 0; i < oldKeys.length; i++) {
+      if (oldKeys[i] === NONE) continue;
+      const slot = this.slot(oldKeys[i]);
+      this.keys[slot] = oldKeys[i];
+      this.heads[slot] = oldHeads[i];
+    }
+  }
+}
+
 /** Place kinds by place dictionary id: 0 unknown, else index in PLACE_KINDS + 1. */
 const KIND_CODE = new Map<PlaceKind, number>(PLACE_KINDS.map((k, i) => [k, i + 1]));
 
@@ -86,19 +152,30 @@ const EMPTY: Sorted = {
   flags: u8(0), identOffsets: u32(1), postings: u32(0), globalMaxDur: 0,
 };
 
-/** Sorts row numbers by a 32-bit key, stable (LSD radix, two 16-bit passes). */
-function radixByKey(key: Uint32Array, n: number): Uint32Array {
+/** Rows a sort step handles between two yields of `sortRowsSteps` (tens of milliseconds of work). */
+const SORT_SLICE = 1 << 20;
+
+/** Sorts row numbers by a 32-bit key, stable (LSD radix, two 16-bit passes); yields every slice of rows. */
+function* radixByKey(key: Uint32Array, n: number): Generator<void, Uint32Array> {
   let a = new Uint32Array(n);
   for (let i = 0; i < n; i++) a[i] = i;
   let b = new Uint32Array(n);
   const count = new Uint32Array(65537);
   for (const shift of [0, 16]) {
     count.fill(0);
-    for (let i = 0; i < n; i++) count[((key[a[i]] >>> shift) & 0xffff) + 1]++;
+    for (let lo = 0; lo < n; lo += SORT_SLICE) {
+      const hi = Math.min(n, lo + SORT_SLICE);
+      for (let i = lo; i < hi; i++) count[((key[a[i]] >>> shift) & 0xffff) + 1]++;
+      yield;
+    }
     for (let i = 0; i < 65536; i++) count[i + 1] += count[i];
-    for (let i = 0; i < n; i++) {
-      const r = a[i];
-      b[count[(key[r] >>> shift) & 0xffff]++] = r;
+    for (let lo = 0; lo < n; lo += SORT_SLICE) {
+      const hi = Math.min(n, lo + SORT_SLICE);
+      for (let i = lo; i < hi; i++) {
+        const r = a[i];
+        b[count[(key[r] >>> shift) & 0xffff]++] = r;
+      }
+      yield;
     }
     const t = a;
     a = b;
@@ -107,52 +184,89 @@ function radixByKey(key: Uint32Array, n: number): Uint32Array {
   return a;
 }
 
-/** Sorts raw rows by (place, start) and builds offsets and postings. */
-function sortRows(ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array): Sorted {
+/**
+ * Sorts raw rows by (place, start) and builds offsets and postings, as steps: it yields after every
+ * slice of rows, so a caller can run it in one go (`sortRows`) or let other work run between slices
+ * (`PresenceIndex.append`'s background merge).
+ */
+function* sortRowsSteps(ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array): Generator<void, Sorted> {
   const n = ident.length;
   if (n === 0) return EMPTY;
   let nPlaces = 0;
   let nIdents = 0;
-  for (let i = 0; i < n; i++) {
-    if (place[i] >= nPlaces) nPlaces = place[i] + 1;
-    if (ident[i] >= nIdents) nIdents = ident[i] + 1;
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let i = lo; i < hi; i++) {
+      if (place[i] >= nPlaces) nPlaces = place[i] + 1;
+      if (ident[i] >= nIdents) nIdents = ident[i] + 1;
+    }
+    yield;
   }
-  const byStart = radixByKey(start, n);
+  const byStart = yield* radixByKey(start, n);
   // Stable counting sort by place over the start order gives (place, start) order.
   const placeOffsets = new Uint32Array(nPlaces + 1);
-  for (let i = 0; i < n; i++) placeOffsets[place[i] + 1]++;
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let i = lo; i < hi; i++) placeOffsets[place[i] + 1]++;
+    yield;
+  }
   for (let p = 0; p < nPlaces; p++) placeOffsets[p + 1] += placeOffsets[p];
   const cursor = placeOffsets.slice(0, nPlaces);
   const pos = new Uint32Array(n);
-  for (let k = 0; k < n; k++) {
-    const r = byStart[k];
-    pos[r] = cursor[place[r]]++;
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let k = lo; k < hi; k++) {
+      const r = byStart[k];
+      pos[r] = cursor[place[r]]++;
+    }
+    yield;
   }
   const s: Sorted = {
     n, placeOffsets, maxDur: new Uint32Array(nPlaces),
     start: new Uint32Array(n), end: new Uint32Array(n), ident: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n),
     identOffsets: new Uint32Array(nIdents + 1), postings: new Uint32Array(n), globalMaxDur: 0,
   };
-  for (let r = 0; r < n; r++) {
-    const j = pos[r];
-    s.start[j] = start[r];
-    s.end[j] = end[r];
-    s.ident[j] = ident[r];
-    s.sub[j] = sub[r];
-    s.flags[j] = flags[r];
-    const d = end[r] > start[r] ? end[r] - start[r] : 0;
-    if (d > s.maxDur[place[r]]) s.maxDur[place[r]] = d;
-    if (d > s.globalMaxDur) s.globalMaxDur = d;
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let r = lo; r < hi; r++) {
+      const j = pos[r];
+      s.start[j] = start[r];
+      s.end[j] = end[r];
+      s.ident[j] = ident[r];
+      s.sub[j] = sub[r];
+      s.flags[j] = flags[r];
+      const d = end[r] > start[r] ? end[r] - start[r] : 0;
+      if (d > s.maxDur[place[r]]) s.maxDur[place[r]] = d;
+      if (d > s.globalMaxDur) s.globalMaxDur = d;
+    }
+    yield;
   }
-  for (let r = 0; r < n; r++) s.identOffsets[ident[r] + 1]++;
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let r = lo; r < hi; r++) s.identOffsets[ident[r] + 1]++;
+    yield;
+  }
   for (let i = 0; i < nIdents; i++) s.identOffsets[i + 1] += s.identOffsets[i];
   const icur = s.identOffsets.slice(0, nIdents);
   // Walking rows in start order fills each identifier's postings in start order.
-  for (let k = 0; k < n; k++) {
-    const r = byStart[k];
-    s.postings[icur[ident[r]]++] = pos[r];
+  for (let lo = 0; lo < n; lo += SORT_SLICE) {
+    const hi = Math.min(n, lo + SORT_SLICE);
+    for (let k = lo; k < hi; k++) {
+      const r = byStart[k];
+      s.postings[icur[ident[r]]++] = pos[r];
+    }
+    yield;
   }
   return s;
+}
+
+/** `sortRowsSteps` run to the end at once. */
+function sortRows(ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array): Sorted {
+  const steps = sortRowsSteps(ident, place, start, end, sub, flags);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** First index in [lo, hi) with arr[i] >= v. */
@@ -180,14 +294,18 @@ export interface PresenceIndexOptions {
 export class PresenceIndex {
   private sorted: Sorted = EMPTY;
   private tail = new Rows();
-  private tailByPlace = new Map<number, number[]>();
-  private tailByIdent = new Map<number, number[]>();
+  private tailByPlace = new TailChains();
+  private tailByIdent = new TailChains();
   private kinds = new Column(u8(0), u8);
   private subs: (SubInfo | null)[] = [null];
   private readonly tailMinRows: number;
   private readonly tailShare: number;
   /** How many tail merges ran (for tests and stats). */
   merges = 0;
+  /** The background merge under way, if any. */
+  private merging: Promise<void> | undefined;
+  /** Bumped whenever the sorted part is replaced outside a background merge: a merge begun before is dropped. */
+  private generation = 0;
 
   constructor(opts: PresenceIndexOptions = {}) {
     this.tailMinRows = opts.tailMinRows ?? 65536;
@@ -240,52 +358,139 @@ export class PresenceIndex {
 
   /** Replaces the contents with these rows, sorted (the build from a store's scan). */
   load(rows: { ident: Uint32Array; place: Uint32Array; start: Uint32Array; end: Uint32Array; sub: Uint32Array; flags: Uint8Array }): void {
+    this.generation++;
     this.sorted = sortRows(rows.ident, rows.place, rows.start, rows.end, rows.sub, rows.flags);
     this.tail = new Rows();
-    this.tailByPlace.clear();
-    this.tailByIdent.clear();
+    this.tailByPlace = new TailChains();
+    this.tailByIdent = new TailChains();
   }
 
-  /** Makes new rows visible to queries at once; merges the tail into the sorted arrays past the threshold. */
+  /**
+   * Makes new rows visible to queries at once. Past the threshold the tail is merged into the sorted
+   * arrays in the background: the sort runs in slices with other work (requests, ingest) between them,
+   * queries keep reading the old arrays and the tail until the new arrays are swapped in, and rows that
+   * arrive meanwhile stay in the tail.
+   */
   append(chunk: PresenceChunk): void {
     const base = this.tail.length;
     this.tail.pushChunk(chunk);
-    for (let i = 0; i < chunk.length; i++) {
-      const row = base + i;
-      const p = chunk.place[i];
-      const id = chunk.ident[i];
-      let lp = this.tailByPlace.get(p);
-      if (!lp) this.tailByPlace.set(p, (lp = []));
-      lp.push(row);
-      let li = this.tailByIdent.get(id);
-      if (!li) this.tailByIdent.set(id, (li = []));
-      li.push(row);
+    this.indexTailRows(base, this.tail.length);
+    if (!this.merging && this.tail.length >= Math.max(this.tailMinRows, this.sorted.n * this.tailShare)) {
+      this.merging = this.mergeInBackground()
+        .catch((err: unknown) => {
+          // The tail stays as it is, still answering queries; the next append past the threshold tries again.
+          console.error(`cordon: the index tail merge failed: ${err instanceof Error ? err.message : String(err)}`);
+        })
+        .finally(() => {
+          this.merging = undefined;
+        });
     }
-    if (this.tail.length >= Math.max(this.tailMinRows, this.sorted.n * this.tailShare)) this.mergeTail();
   }
 
-  /** Merges the tail into the sorted arrays now (a full re-sort: radix, O(rows)). */
-  mergeTail(): void {
-    if (this.tail.length === 0) return;
+  /** Resolves when no background merge is under way. */
+  async settled(): Promise<void> {
+    while (this.merging) await this.merging;
+  }
+
+  /** Whether a background merge is under way. */
+  get mergeUnderWay(): boolean {
+    return this.merging !== undefined;
+  }
+
+  private indexTailRows(from: number, to: number): void {
+    const t = this.tail;
+    for (let row = from; row < to; row++) {
+      const p = t.place.data[row];
+      const id = t.ident.data[row];
+      this.tailByPlace.add(p, row);
+      this.tailByIdent.add(id, row);
+    }
+  }
+
+  /**
+   * The sorted rows followed by the first `cut` tail rows, as fresh columns (the current arrays keep
+   * answering queries meanwhile); yields between slices.
+   */
+  private *mergeInput(cut: number): Generator<void, { ident: Uint32Array; place: Uint32Array; start: Uint32Array; end: Uint32Array; sub: Uint32Array; flags: Uint8Array }> {
     const s = this.sorted;
     const t = this.tail;
-    const n = s.n + t.length;
+    const n = s.n + cut;
     const cat32 = (a: Uint32Array, b: Uint32Array): Uint32Array => {
       const out = new Uint32Array(n);
       out.set(a);
-      out.set(b, a.length);
+      out.set(b.subarray(0, cut), a.length);
       return out;
     };
     const place = new Uint32Array(n);
-    for (let p = 0; p + 1 < s.placeOffsets.length; p++) place.fill(p, s.placeOffsets[p], s.placeOffsets[p + 1]);
-    place.set(t.place.view(), s.n);
+    for (let p = 0; p + 1 < s.placeOffsets.length; p++) {
+      place.fill(p, s.placeOffsets[p], s.placeOffsets[p + 1]);
+      if (p % 65_536 === 65_535) yield;
+    }
+    place.set(t.place.view().subarray(0, cut), s.n);
+    yield;
     const flags = new Uint8Array(n);
     flags.set(s.flags);
-    flags.set(t.flags.view(), s.n);
-    this.load({
-      ident: cat32(s.ident, t.ident.view()), place, start: cat32(s.start, t.start.view()), end: cat32(s.end, t.end.view()),
-      sub: cat32(s.sub, t.sub.view()), flags,
-    });
+    flags.set(t.flags.view().subarray(0, cut), s.n);
+    const ident = cat32(s.ident, t.ident.view());
+    yield;
+    const start = cat32(s.start, t.start.view());
+    yield;
+    const end = cat32(s.end, t.end.view());
+    yield;
+    const sub = cat32(s.sub, t.sub.view());
+    yield;
+    return { ident, place, start, end, sub, flags };
+  }
+
+  /** Keeps only tail rows from `cut` on (the others are in the sorted arrays now). */
+  private dropTail(cut: number): void {
+    const old = this.tail;
+    const rest = old.length - cut;
+    this.tail = new Rows();
+    this.tailByPlace = new TailChains();
+    this.tailByIdent = new TailChains();
+    if (rest > 0) {
+      this.tail.pushChunk({
+        length: rest, ident: old.ident.view().subarray(cut), place: old.place.view().subarray(cut), start: old.start.view().subarray(cut),
+        end: old.end.view().subarray(cut), sub: old.sub.view().subarray(cut), flags: old.flags.view().subarray(cut),
+      });
+      this.indexTailRows(0, rest);
+    }
+  }
+
+  private async mergeInBackground(): Promise<void> {
+    const generation = this.generation;
+    const cut = this.tail.length;
+    const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const input = this.mergeInput(cut);
+    let rows: ReturnType<typeof input.next>;
+    while (!(rows = input.next()).done) {
+      await pause();
+      if (generation !== this.generation) return;
+    }
+    const r = rows.value;
+    const steps = sortRowsSteps(r.ident, r.place, r.start, r.end, r.sub, r.flags);
+    let sorted: ReturnType<typeof steps.next>;
+    while (!(sorted = steps.next()).done) {
+      await pause();
+      if (generation !== this.generation) return;
+    }
+    this.sorted = sorted.value;
+    this.dropTail(cut);
+    this.merges++;
+  }
+
+  /** Merges the whole tail into the sorted arrays now, in one go (a full re-sort: radix, O(rows)). */
+  mergeTail(): void {
+    if (this.tail.length === 0) return;
+    // A background merge under way is dropped: this one takes every row.
+    this.generation++;
+    const input = this.mergeInput(this.tail.length);
+    let rows: ReturnType<typeof input.next>;
+    while (!(rows = input.next()).done);
+    const r = rows.value;
+    this.sorted = sortRows(r.ident, r.place, r.start, r.end, r.sub, r.flags);
+    this.dropTail(this.tail.length);
     this.merges++;
   }
 
@@ -311,10 +516,10 @@ export class PresenceIndex {
         }
       }
     }
-    const tailRows = this.tailByPlace.get(place);
-    if (tailRows) {
+    const byPlace = this.tailByPlace;
+    if (this.tail.length) {
       const t = this.tail;
-      for (const r of tailRows) {
+      for (let r = byPlace.head(place); r >= 0; r = byPlace.before(r)) {
         if (t.start.data[r] < to && t.end.data[r] > from) {
           out.push(this.candidate(place, t.ident.data[r], t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
         }
@@ -343,10 +548,10 @@ export class PresenceIndex {
         if (s.end[j] > from) out.push(this.candidate(this.placeOfRow(j), ident, s.start[j], s.end[j], s.sub[j], s.flags[j]));
       }
     }
-    const tailRows = this.tailByIdent.get(ident);
-    if (tailRows) {
+    const byIdent = this.tailByIdent;
+    if (this.tail.length) {
       const t = this.tail;
-      for (const r of tailRows) {
+      for (let r = byIdent.head(ident); r >= 0; r = byIdent.before(r)) {
         if (t.start.data[r] < to && t.end.data[r] > from) {
           out.push(this.candidate(t.place.data[r], ident, t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
         }
@@ -375,7 +580,7 @@ export class PresenceIndex {
     const arrays = [s.placeOffsets, s.maxDur, s.start, s.end, s.ident, s.sub, s.flags, s.identOffsets, s.postings];
     let total = arrays.reduce((sum, a) => sum + a.byteLength, 0) + this.kinds.data.byteLength;
     const t = this.tail;
-    total += t.ident.data.byteLength * 5 + t.flags.data.byteLength + t.length * 16;
+    total += t.ident.data.byteLength * 5 + t.flags.data.byteLength + this.tailByPlace.bytes() + this.tailByIdent.bytes();
     return total;
   }
 
