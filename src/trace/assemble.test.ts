@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainPair, evaluatePair, loadRuleSet, parseSub, type PairSide } from '../domain/contact-rules.ts';
-import { compareCodes, isoSeconds, keyCodes } from './assemble.ts';
+import { compareCodes, isoSeconds, keyCodes, mergePieces } from './assemble.ts';
+import type { Candidate, IdentityGroups } from './candidate-source.ts';
 
 describe('isoSeconds', () => {
   it('gives the same text as Date#toISOString for any epoch second', () => {
@@ -60,5 +61,47 @@ describe('keyCodes', () => {
         expect(Math.sign(compareCodes(keyCodes(x), keyCodes(y)))).toBe(want);
       }
     }), { numRuns: 3000 });
+  });
+});
+
+describe('mergePieces', () => {
+  it('groups records by person exactly as a plain grouping does, whatever the person ids (table collisions, ids past 2^31)', () => {
+    // Persons: small ids, multiples of large powers of two (they collide in a power-of-two table), the
+    // largest Int32 id and ids beyond it (kept in a map), a negative and a fractional id.
+    const persons = [0, 1, 2, 1024, 2048, 4096, 1 << 20, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 40, -7, 3.5];
+    fc.assert(fc.property(
+      fc.array(fc.record({ who: fc.nat({ max: persons.length - 1 }), place: fc.nat({ max: 3 }), start: fc.nat({ max: 50 }), len: fc.integer({ min: 1, max: 20 }) }), { maxLength: 120 }),
+      (rows) => {
+        const records: Candidate[] = rows.map((r, i) => ({ ident: i, place: r.place, placeKind: 'venue', start: r.start, end: r.start + r.len, sub: null, flags: 0 }));
+        const personOfIdent = (ident: number): number => persons[rows[ident].who];
+        const groups: IdentityGroups = { groupOf: (i) => [i], personOf: personOfIdent };
+        const sut = mergePieces(records, 0, 100, groups);
+        // The same merge, grouped by a Map: per person, per place, intervals that overlap or touch joined.
+        const want = new Map<number, Map<number, [number, number][]>>();
+        for (const r of records) {
+          const p = personOfIdent(r.ident);
+          if (!want.has(p)) want.set(p, new Map());
+          const byPlace = want.get(p)!;
+          if (!byPlace.has(r.place)) byPlace.set(r.place, []);
+          byPlace.get(r.place)!.push([r.start, r.end]);
+        }
+        const expected: string[] = [];
+        for (const [p, byPlace] of want) {
+          for (const [place, spans] of [...byPlace].sort((a, b) => a[0] - b[0])) {
+            spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+            let cur: [number, number] | undefined;
+            for (const sp of spans) {
+              if (cur && sp[0] <= cur[1]) cur[1] = Math.max(cur[1], sp[1]);
+              else {
+                if (cur) expected.push(`${p}@${place}:${cur[0]}-${cur[1]}`);
+                cur = [...sp];
+              }
+            }
+            if (cur) expected.push(`${p}@${place}:${cur[0]}-${cur[1]}`);
+          }
+        }
+        expect(sut.map((x) => `${x.person}@${x.place}:${x.start}-${x.end}`)).toEqual(expected);
+      },
+    ), { numRuns: 400 });
   });
 });
