@@ -4,18 +4,27 @@
  * to listeners as the in-memory index would get it), side by side with a plain
  * DuckDB load of the same files (typed read_csv into a table, no checks) as the floor to compare with.
  *
- *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N] [--again]
+ *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N] [--again] [--engine auto|sql|both]
+ *     [--batch-rows N] [--worker on|off] [--commit-rows N]
+ *
+ * `--engine`: `auto` (default) lets the service pick (the fast CSV engine for presence CSVs), `sql`
+ * forces the SQL engine, `both` runs the SQL engine and then the fast one on fresh stores and checks
+ * they agree on every count. `--worker on` has the fast engine parse files of 4 MiB and more in a
+ * worker thread while the main thread commits (off by default).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateCity } from '../src/sim/generate.ts';
+import { fastIngestSettings } from '../src/ingest/fast-presences.ts';
 import { IngestService, type IngestPhases } from '../src/services/ingest.service.ts';
 import { DuckDbPresenceStore, openDuckDbScratch } from '../src/stores/presence/duckdb/duckdb-presence-store.ts';
 
 /** Figures of one benchmark run. */
 export interface IngestBenchResult {
+  /** The engine the service was told to use. */
+  engine: 'auto' | 'sql';
   people: number;
   days: number;
   presenceFiles: number;
@@ -44,7 +53,18 @@ export interface IngestBenchResult {
 }
 
 /** Generates (or reuses) the city, then ingests its presences into a fresh store file and measures. */
-export async function runIngestBench(opts: { people: number; days: number; seed: number; threads?: number; cacheDir?: string; again?: boolean }): Promise<IngestBenchResult> {
+export async function runIngestBench(opts: {
+  people: number;
+  days: number;
+  seed: number;
+  threads?: number;
+  cacheDir?: string;
+  again?: boolean;
+  engine?: 'auto' | 'sql';
+  /** Presences per atomic batch (the service's default when absent). */
+  batchRows?: number;
+}): Promise<IngestBenchResult> {
+  const engine = opts.engine ?? 'auto';
   const cache = opts.cacheDir ?? path.join(os.tmpdir(), 'cordon-bench-city');
   const cityDir = path.join(cache, `city-${opts.seed}-${opts.people}-${opts.days}`);
   if (!fs.existsSync(path.join(cityDir, 'truth.json'))) {
@@ -55,7 +75,7 @@ export async function runIngestBench(opts: { people: number; days: number; seed:
   try {
     const storeFile = path.join(work, 'presence.duckdb');
     const store = await DuckDbPresenceStore.open(storeFile, { threads: opts.threads });
-    const service = new IngestService(store, { timeZone: 'Asia/Shanghai', rejectsDir: path.join(work, 'rejects') });
+    const service = new IngestService(store, { timeZone: 'Asia/Shanghai', rejectsDir: path.join(work, 'rejects'), engine, batchRows: opts.batchRows });
     const plan = service.planFolder(cityDir).filter((e) => e.kind);
     for (const e of plan.filter((x) => x.kind !== 'presences')) await service.ingestFile(e.file);
     const presenceFiles = plan.filter((e) => e.kind === 'presences').map((e) => e.file);
@@ -118,6 +138,7 @@ CHECKPOINT floor;`);
     const floorCpuSeconds = (fcpu.user + fcpu.system) / 1e6;
     scratch.close();
     return {
+      engine,
       people: opts.people,
       days: opts.days,
       presenceFiles: presenceFiles.length,
@@ -151,20 +172,46 @@ if (isMain) {
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
       again: { type: 'boolean', default: false },
+      engine: { type: 'string', default: 'auto' },
+      'batch-rows': { type: 'string' },
+      worker: { type: 'string', default: 'off' },
+      'commit-rows': { type: 'string' },
     },
   });
-  const r = await runIngestBench({
-    people: Number(values.people),
-    days: Number(values.days),
-    seed: Number(values.seed),
-    threads: values.threads ? Number(values.threads) : undefined,
-    again: values.again,
-  });
-  if (values.json) console.log(JSON.stringify(r, null, 2));
-  else {
+  // `--worker on` parses presence files of 4 MiB and more in a worker thread (off by default in the engine).
+  if (values.worker === 'on') fastIngestSettings.workerMinBytes = 4 << 20;
+  else if (values.worker !== 'off') throw new Error(`--worker must be on or off, not ${values.worker}`);
+  // `--commit-rows N`: rows per committed batch of the fast engine (it stores one while parsing the next).
+  if (values['commit-rows']) fastIngestSettings.commitRows = fastIngestSettings.workerCommitRows = Number(values['commit-rows']);
+  const engineArg = values.engine;
+  if (engineArg !== 'auto' && engineArg !== 'sql' && engineArg !== 'both') throw new Error(`--engine must be auto, sql or both, not ${engineArg}`);
+  const engines: ('auto' | 'sql')[] = engineArg === 'both' ? ['sql', 'auto'] : [engineArg];
+  const results: IngestBenchResult[] = [];
+  for (const engine of engines) {
+    results.push(await runIngestBench({
+      people: Number(values.people),
+      days: Number(values.days),
+      seed: Number(values.seed),
+      threads: values.threads ? Number(values.threads) : undefined,
+      again: values.again,
+      engine,
+      batchRows: values['batch-rows'] ? Number(values['batch-rows']) : undefined,
+    }));
+  }
+  if (results.length === 2) {
+    const [a, b] = results;
+    for (const k of ['presencesRead', 'accepted', 'rejected', 'duplicates'] as const) {
+      if (a[k] !== b[k]) throw new Error(`the engines disagree on ${k}: sql ${a[k]}, auto ${b[k]}`);
+    }
+  }
+  for (const r of results) {
+    if (values.json) {
+      console.log(JSON.stringify(r, null, 2));
+      continue;
+    }
     const n = (x: number): string => Math.round(x).toLocaleString('en-US');
     console.log(`ingest: ${n(r.presencesRead)} presences in ${r.presenceFiles} CSV files (${r.people} people, ${r.days} days), ${os.cpus().length} cores`);
-    console.log(`  cordon ingest (validated, deduplicated, durable, chunks to listeners): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
+    console.log(`  cordon ingest, engine ${r.engine} (validated, deduplicated, durable, chunks to listeners): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
     console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
     const ph = Object.entries(r.phases).map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join('  ');
     console.log(`    phases (wall s): ${ph}`);
@@ -176,4 +223,5 @@ if (isMain) {
     const cores = os.cpus().length;
     console.log(`  CPU: cordon ${r.cpuSeconds.toFixed(1)} s (${n(r.presencesRead / r.cpuSeconds)} presences per CPU-second; ${n((r.presencesRead / r.cpuSeconds) * cores)}/s if ${cores} idle cores were all ours), floor ${r.floorCpuSeconds.toFixed(1)} s`);
   }
+  if (results.length === 2 && !values.json) console.log('  the engines agree on presences read, accepted, rejected and duplicates');
 }

@@ -9,7 +9,8 @@ import type { FileKind, IdKind, IdentityLink, PersonRecord, PlaceKind, PlaceReco
 import { kindOfHeader, sniffFormat, IngestFormatError, type FileFormat } from '../ingest/sniff.ts';
 import { lit, stageFile, parquetColumns, type StagingTables } from '../ingest/staging.ts';
 import { validateIdentityLinks, validatePeople, validatePlaces, validatePresences } from '../ingest/validate.ts';
-import type { PresenceChunk, PresenceStore, SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
+import { ingestPresencesCsvFast } from '../ingest/fast-presences.ts';
+import type { EncodedPresenceLoader, PresenceChunk, PresenceStore, SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
 
 export { IngestFormatError } from '../ingest/sniff.ts';
 
@@ -88,6 +89,11 @@ export interface IngestServiceConfig {
   rejectsDir: string;
   /** Presences per atomic batch (and per index update). */
   batchRows?: number;
+  /**
+   * `auto` (default): presence files in CSV go through the fast engine when the store offers it
+   * (`bulk.encoded`); everything else, and every file with `sql`, through the SQL engine.
+   */
+  engine?: 'auto' | 'sql';
 }
 
 /**
@@ -210,6 +216,13 @@ export class IngestService {
         }
       }
       const kind = kindOfHeader(file, header);
+      const encoded = this.store.bulk?.encoded;
+      if (encoded && sniff.format === 'csv' && kind === 'presences' && this.config.engine !== 'sql') {
+        return await this.ingestFast(file, header, sql, encoded, t.rej, prefix, t0, options, (p, d, n, percent) => {
+          phase = p;
+          options.onProgress?.({ file, phase: p, done: d, total: n, ...(percent === undefined ? {} : { percent }) });
+        });
+      }
       await sql.run(`SET TimeZone = ${lit(this.config.timeZone)}`);
       progress('reading', 0, 0);
       let mark = performance.now();
@@ -272,6 +285,82 @@ export class IngestService {
       for (const stmt of drops) await sql.run(stmt).catch(() => undefined);
       own?.close();
     }
+  }
+
+  /** A presence CSV through the fast engine (src/ingest/fast-presences.ts): parsed, checked and encoded in JavaScript. */
+  private async ingestFast(
+    file: string,
+    header: readonly string[],
+    sql: SqlRunner,
+    encoded: EncodedPresenceLoader,
+    rej: string,
+    prefix: string,
+    t0: number,
+    options: IngestOptions,
+    progress: (p: IngestProgress['phase'], done: number, total: number, percent?: number) => void,
+  ): Promise<IngestSummary> {
+    const phases: IngestPhases = { read: 0, validate: 0, store: 0, listeners: 0, checkpoint: 0, rejects: 0 };
+    const wantChunk = this.listeners.size > 0;
+    let stored = 0;
+    let readFraction = 0;
+    let lastPercent = -1;
+    progress('reading', 0, 0, 0);
+    const r = await ingestPresencesCsvFast({
+      file,
+      header,
+      timeZone: this.config.timeZone,
+      batchRows: this.batchRows,
+      sql,
+      loader: encoded,
+      rejectsTable: rej,
+      prefix,
+      returnChunk: wantChunk,
+      onRead: (bytes, total) => {
+        readFraction = total > 0 ? bytes / total : 1;
+        const percent = Math.floor(readFraction * 100);
+        if (percent !== lastPercent) {
+          lastPercent = percent;
+          progress('reading', stored, 0, percent);
+        }
+      },
+      onCommitted: (res) => {
+        stored += res.inserted + res.duplicates;
+        if (res.chunk && res.chunk.length > 0) {
+          const l0 = performance.now();
+          this.announce(res.chunk);
+          phases.listeners += (performance.now() - l0) / 1000;
+        }
+        // The total is known once the file is read; until then it is estimated from the bytes read.
+        progress('storing', stored, Math.max(stored, Math.round(stored / Math.max(readFraction, 1e-9))));
+      },
+    });
+    phases.read = r.phases.read;
+    phases.validate = r.phases.parse + r.phases.sql;
+    phases.store = r.phases.store;
+    if (r.accepted >= CHECKPOINT_AFTER_ROWS) {
+      const c0 = performance.now();
+      await this.store.bulk!.checkpoint();
+      phases.checkpoint = (performance.now() - c0) / 1000;
+    }
+    const w0 = performance.now();
+    const rejectsPath = r.rejected > 0 ? await this.writeRejects(sql, file, rej, options.rejectsDir) : null;
+    phases.rejects = (performance.now() - w0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const valid = r.accepted + r.duplicates;
+    progress('done', valid, valid);
+    return {
+      file,
+      format: 'csv',
+      kind: 'presences',
+      rowsRead: r.rowsRead,
+      accepted: r.accepted,
+      rejected: r.rejected,
+      duplicates: r.duplicates,
+      seconds,
+      rate: seconds > 0 ? r.rowsRead / seconds : 0,
+      rejectsPath,
+      phases,
+    };
   }
 
   private async openScratch(): Promise<{ sql: SqlRunner; close(): void }> {

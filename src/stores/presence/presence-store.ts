@@ -74,6 +74,105 @@ export interface BulkLoader {
   commitPresences(table: string, options?: { returnChunk?: boolean }): Promise<PresenceInsertResult>;
   /** Writes everything committed so far durably (checkpoint), after large loads. */
   checkpoint(): Promise<void>;
+  /**
+   * Present when the store can take presences already encoded in JavaScript (the fast CSV engine):
+   * a mirror of its dictionaries to encode against, and an atomic batch commit of integer columns.
+   */
+  readonly encoded?: EncodedPresenceLoader;
+}
+
+/**
+ * Values at or above this in an encoded batch's dictionary columns name an entry of the batch's own
+ * `fresh` lists (value − FRESH_ID), not a stored dictionary id: the store assigns real ids when the
+ * batch commits.
+ */
+export const FRESH_ID = 0x8000_0000;
+
+/**
+ * A read-only view of a store's dictionaries as of the last commit: `undefined` for an unknown key.
+ * Sub and source ids start at 1 (0 = none); identifier and place ids at 0.
+ */
+export interface PresenceDictionaryView {
+  identifier(kind: string, value: string): number | undefined;
+  place(kind: string, placeId: string): number | undefined;
+  sub(value: string): number | undefined;
+  source(value: string): number | undefined;
+}
+
+/**
+ * One batch of validated presences as integer columns (the first `length` entries of each array
+ * count). Dictionary columns hold stored ids, or FRESH_ID + i for the i-th entry of the matching
+ * `fresh` list (keys not in the dictionary when the batch was encoded; each key listed once).
+ * `lat`/`lon` hold NaN for none. Times are epoch seconds; `flags` as in PresenceChunk.
+ */
+export interface EncodedPresenceBatch {
+  length: number;
+  ident: Uint32Array;
+  place: Uint32Array;
+  start: Uint32Array;
+  end: Uint32Array;
+  sub: Uint32Array;
+  source: Uint32Array;
+  flags: Uint8Array;
+  lat: Float64Array;
+  lon: Float64Array;
+  fresh: {
+    identifiers: { kind: string; value: string }[];
+    places: { kind: string; placeId: string }[];
+    subs: string[];
+    sources: string[];
+  };
+}
+
+/** A batch's record in the store: its row count, start range and digest (a sum of row hashes, additive over rows). */
+export interface PresenceBatchDigest {
+  rows: number;
+  lo: number;
+  hi: number;
+  /** Decimal text of the 128-bit digest. */
+  digest: string;
+}
+
+/** Next ids of the four dictionaries: a dictionary delta lists the entries from these on. */
+export interface DictionaryCounts {
+  ident: number;
+  place: number;
+  sub: number;
+  source: number;
+}
+
+/** Dictionary entries added since some counts, by id order: `[id, kind, value]` / `[id, value]`. */
+export interface DictionaryDelta {
+  identifiers: [number, string, string][];
+  places: [number, string, string][];
+  subs: [number, string][];
+  sources: [number, string][];
+}
+
+/** What an encoded commit did: the counts (and chunk) of a presence write, and the batch's digest. */
+export interface EncodedInsertResult extends PresenceInsertResult {
+  batch: PresenceBatchDigest;
+}
+
+/** The fast path of a store for presences encoded in JavaScript. */
+export interface EncodedPresenceLoader {
+  /** The store's dictionaries (loaded on first use, kept current by every commit). */
+  dictionaries(): Promise<PresenceDictionaryView>;
+  /** The dictionary entries with ids from `since` on (for a copy of the dictionaries kept elsewhere, e.g. a worker thread). */
+  dictionaryDelta(since: DictionaryCounts): Promise<DictionaryDelta>;
+  /**
+   * Commits an encoded batch atomically like `commitPresences`: fresh dictionary entries get ids,
+   * rows repeated in the batch or already stored are skipped and counted, the batch digest is
+   * recorded (the same digest `commitPresences` records for the same rows, so a batch stored by
+   * either path is skipped whole by both). The batch's arrays may be rewritten (fresh ids resolved).
+   * `checkpoint: false` leaves the checkpoint `commitPresences` runs after a large batch to the caller.
+   */
+  commitEncoded(batch: EncodedPresenceBatch, options?: { returnChunk?: boolean; checkpoint?: boolean }): Promise<EncodedInsertResult>;
+  /**
+   * Records a batch digest (unless recorded already) for rows committed in smaller batches, all of
+   * them stored: the digest the other path computes for those rows as one batch.
+   */
+  recordBatch(batch: PresenceBatchDigest): Promise<void>;
 }
 
 /**

@@ -6,13 +6,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, UINTEGER, UTINYINT, type DuckDBValue } from '@duckdb/node-api';
+import duckdbBindings from '@duckdb/node-bindings';
 import { placeKey, type IdKind, type IdentityLink, type PersonRecord, type PlaceKind, type PlaceRecord, type Presence } from '../../../domain/formats.ts';
 import type {
   BulkLoader,
+  DictionaryCounts,
+  DictionaryDelta,
+  EncodedInsertResult,
+  EncodedPresenceBatch,
+  PresenceBatchDigest,
   InsertResult,
   PlaceWindowQuery,
   PresenceChunk,
+  PresenceDictionaryView,
   PresenceInsertResult,
   PresenceStore,
   PresenceStoreCapabilities,
@@ -22,7 +29,7 @@ import type {
   StoreStats,
   StoredPresence,
 } from '../presence-store.ts';
-import { allocPresenceChunk, PRESENCE_STAGING_COLUMNS, slicePresenceChunk } from '../presence-store.ts';
+import { allocPresenceChunk, FRESH_ID, PRESENCE_STAGING_COLUMNS, slicePresenceChunk } from '../presence-store.ts';
 
 /** Raised when another process holds the DuckDB file: DuckDB allows one writing process per file. */
 export class PresenceStoreBusyError extends Error {
@@ -188,6 +195,10 @@ export class DuckDbPresenceStore implements PresenceStore {
   private readonly mutex = new Mutex();
   private readonly runner: DuckDbSqlRunner;
   private closed = false;
+  /** The dictionaries mirrored in JavaScript for encoded batches (loaded on first use). */
+  private readonly dict = new DictionaryMirror();
+  /** The connection encoded batches commit on (opened on first use). */
+  private encConn: DuckDBConnection | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -204,6 +215,16 @@ export class DuckDbPresenceStore implements PresenceStore {
       sql: bulkRunner,
       commitPresences: (table, options) => this.mutex.run(() => this.commitStaged(bulkRunner, table, options?.returnChunk ?? false)),
       checkpoint: () => this.mutex.run(() => this.runner.run('CHECKPOINT').catch(() => undefined)),
+      encoded: {
+        dictionaries: () => this.mutex.run(() => this.syncDictionaries()),
+        dictionaryDelta: (since) => this.mutex.run(async () => (await this.syncDictionaries()).delta(since)),
+        commitEncoded: (batch, options) => this.mutex.run(() => this.commitEncoded(batch, options?.returnChunk ?? false, options?.checkpoint ?? true)),
+        recordBatch: (batch) =>
+          this.mutex.run(async () => {
+            const values = `${sqlInt(batch.rows)}, ${sqlInt(batch.lo)}, ${sqlInt(batch.hi)}, ${BigInt(batch.digest).toString()}::HUGEINT`;
+            await this.runner.run(`INSERT INTO presence_batches SELECT ${values} WHERE NOT EXISTS (SELECT 1 FROM presence_batches WHERE (rows, lo, hi, digest) = (${values}))`);
+          }),
+      },
     };
   }
 
@@ -312,6 +333,7 @@ export class DuckDbPresenceStore implements PresenceStore {
       const fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
       const chunk = returnChunk ? await readChunk(r.conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh) : undefined;
       await r.run('COMMIT');
+      this.dict.stale = true;
       // The batch is durable in the WAL already; a checkpoint that cannot run now (another writer) runs later.
       if (fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT').catch(() => undefined);
       const result: PresenceInsertResult = { inserted: fresh, duplicates: staged - fresh };
@@ -322,6 +344,161 @@ export class DuckDbPresenceStore implements PresenceStore {
       throw err;
     } finally {
       await r.run(`DROP TABLE IF EXISTS temp.main.${table}_fresh;`).catch(() => undefined);
+    }
+  }
+
+  /** Brings the dictionary mirror up to date: loads it whole the first time, then only entries added by other writes. */
+  private async syncDictionaries(): Promise<DictionaryMirror> {
+    const d = this.dict;
+    if (!d.loaded || d.stale) {
+      const r = this.runner;
+      const [iid, ik, iv, ih] = await r.columns(`SELECT id, kind, value, hash(kind, value) AS h FROM identifiers WHERE id >= ${sqlInt(d.next.ident)}`);
+      for (let k = 0; k < (iid?.length ?? 0); k++) d.addIdent(String(ik[k]), String(iv[k]), num(iid[k]), BigInt(ih[k] as bigint));
+      const [pid, pk, pv, pkh, ph] = await r.columns(`SELECT id, kind, place_id, hash(kind) AS hk, hash(place_id) AS h FROM places WHERE id >= ${sqlInt(d.next.place)}`);
+      for (let k = 0; k < (pid?.length ?? 0); k++) d.addPlace(String(pk[k]), String(pv[k]), num(pid[k]), BigInt(pkh[k] as bigint), BigInt(ph[k] as bigint));
+      const [sid, sv, sh] = await r.columns(`SELECT id, value, hash(value) AS h FROM subs WHERE id >= ${sqlInt(d.next.sub)}`);
+      for (let k = 0; k < (sid?.length ?? 0); k++) d.addSub(String(sv[k]), num(sid[k]), BigInt(sh[k] as bigint));
+      const [oid, ov, oh] = await r.columns(`SELECT id, value, hash(value) AS h FROM sources WHERE id >= ${sqlInt(d.next.source)}`);
+      for (let k = 0; k < (oid?.length ?? 0); k++) d.addSource(String(ov[k]), num(oid[k]), BigInt(oh[k] as bigint));
+      d.loaded = true;
+      d.stale = false;
+    }
+    return d;
+  }
+
+  /**
+   * Commits a batch encoded in JavaScript (see EncodedPresenceLoader), with the outcome of
+   * `commitStaged` for the same rows: fresh dictionary entries get ids and are appended, the batch
+   * digest is the same sum of row hashes (DuckDB's `hash` of the same names and values, worked out
+   * here from each dictionary entry's hash), rows repeated in the batch keep their least flags and a
+   * coordinate where one has it, rows already stored are skipped; all in one transaction. Rows go in
+   * by the appender, straight into `presences` when nothing is stored in the batch's start range.
+   * The mirror learns the new entries only once the transaction has committed.
+   */
+  private async commitEncoded(b: EncodedPresenceBatch, returnChunk: boolean, checkpoint: boolean): Promise<EncodedInsertResult> {
+    let record: PresenceBatchDigest = { rows: 0, lo: 0, hi: 0, digest: '0' };
+    const nothing = (duplicates: number): EncodedInsertResult =>
+      returnChunk ? { inserted: 0, duplicates, chunk: emptyChunk(), batch: record } : { inserted: 0, duplicates, batch: record };
+    if (b.length === 0) return nothing(0);
+    const d = await this.syncDictionaries();
+    // Fresh entries: one another batch (or another write) may have added since the encoding keep that id.
+    const next = { ...d.next };
+    const newIdents: [number, string, string][] = [];
+    const identIds = b.fresh.identifiers.map((e) => {
+      const known = d.identifier(e.kind, e.value);
+      if (known !== undefined) return known;
+      newIdents.push([next.ident, e.kind, e.value]);
+      return next.ident++;
+    });
+    const newPlaces: [number, string, string][] = [];
+    const placeIds = b.fresh.places.map((e) => {
+      const known = d.place(e.kind, e.placeId);
+      if (known !== undefined) return known;
+      newPlaces.push([next.place, e.kind, e.placeId]);
+      return next.place++;
+    });
+    const newSubs: [number, string][] = [];
+    const subIds = b.fresh.subs.map((v) => {
+      const known = d.sub(v);
+      if (known !== undefined) return known;
+      newSubs.push([next.sub, v]);
+      return next.sub++;
+    });
+    const newSources: [number, string][] = [];
+    const sourceIds = b.fresh.sources.map((v) => {
+      const known = d.source(v);
+      if (known !== undefined) return known;
+      newSources.push([next.source, v]);
+      return next.source++;
+    });
+    resolveFresh(b.ident, b.length, identIds);
+    resolveFresh(b.place, b.length, placeIds);
+    resolveFresh(b.sub, b.length, subIds);
+    resolveFresh(b.source, b.length, sourceIds);
+    b.fresh = { identifiers: [], places: [], subs: [], sources: [] };
+
+    this.encConn ??= await this.instance.connect();
+    const conn = this.encConn;
+    const r = new DuckDbSqlRunner(conn);
+    const table = `enc_presences_${++stagingSeq}`;
+    await r.run('BEGIN TRANSACTION');
+    try {
+      // The dictionaries first, in the transaction; their new entries' hashes come back from the engine.
+      await appendRows(conn, 'identifiers', newIdents, (app, [id, kind, value]) => {
+        app.appendUInteger(id);
+        app.appendVarchar(kind);
+        app.appendVarchar(value);
+      });
+      await appendRows(conn, 'places', newPlaces, (app, [id, kind, placeId]) => {
+        app.appendUInteger(id);
+        app.appendVarchar(kind);
+        app.appendVarchar(placeId);
+        for (let k = 0; k < 5; k++) app.appendNull();
+      });
+      for (const [dictTable, rows] of [['subs', newSubs], ['sources', newSources]] as const) {
+        await appendRows(conn, dictTable, rows, (app, [id, value]) => {
+          app.appendUInteger(id);
+          app.appendVarchar(value);
+        });
+      }
+      const hashes = new DictionaryHashes(d);
+      if (newIdents.length) hashes.addIdents(await r.columns(`SELECT id, hash(kind, value) FROM identifiers WHERE id >= ${sqlInt(d.next.ident)}`));
+      if (newPlaces.length) hashes.addPlaces(await r.columns(`SELECT id, hash(kind), hash(place_id) FROM places WHERE id >= ${sqlInt(d.next.place)}`));
+      if (newSubs.length) hashes.addSubs(await r.columns(`SELECT id, hash(value) FROM subs WHERE id >= ${sqlInt(d.next.sub)}`));
+      if (newSources.length) hashes.addSources(await r.columns(`SELECT id, hash(value) FROM sources WHERE id >= ${sqlInt(d.next.source)}`));
+      const { lo, hi, digest: sum } = batchDigest(b, hashes);
+      record = { rows: b.length, lo, hi, digest: sum };
+      const digest = `${sqlInt(b.length)}, ${sqlInt(lo)}, ${sqlInt(hi)}, ${sum}::HUGEINT`;
+      if (num((await r.rows(`SELECT count(*) AS n FROM presence_batches WHERE (rows, lo, hi, digest) = (${digest})`))[0].n) > 0) {
+        await r.run('ROLLBACK');
+        return nothing(b.length);
+      }
+      const u = dedupeBatch(b);
+      // A row can only repeat a stored one of the same source in the same start range: when there is
+      // none (a feed's new rows, whatever other feeds hold), the rows go straight into the table.
+      const sourceSet = new Set<number>();
+      for (let k = 0, last = -1; k < u.length; k++) {
+        if (u.source[k] !== last) sourceSet.add((last = u.source[k]));
+      }
+      const sources = [...sourceSet];
+      const stored = num((await r.rows(`SELECT count(*) AS n FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}
+        AND source IN (${sources.length <= 1000 ? sources.map(sqlInt).join(', ') : `SELECT source FROM presences`})`))[0].n);
+      let fresh: number;
+      let chunk: PresenceChunk | undefined;
+      // The rows go to a temporary table here (a copy into memory), and into the store's table by a
+      // statement the engine runs on its own threads (compressing and writing) while this thread goes on.
+      await r.run(`CREATE OR REPLACE TEMP TABLE ${table} (ident UINTEGER, place UINTEGER, start UINTEGER, "end" UINTEGER, sub UINTEGER, source UINTEGER, flags UTINYINT, lat DOUBLE, lon DOUBLE)`);
+      await appendBatch(conn, table, 'temp', u);
+      if (stored === 0) {
+        await r.run(`INSERT INTO presences SELECT * FROM ${table}`);
+        fresh = u.length;
+        if (returnChunk) chunk = chunkOf(u);
+      } else {
+        await r.run(`CREATE OR REPLACE TEMP TABLE ${table}_fresh AS
+SELECT n.* FROM ${table} n
+ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}) p
+  USING (ident, place, start, "end", sub, source)`);
+        await r.run(`INSERT INTO presences SELECT ident, place, start, "end", sub, source, flags, lat, lon FROM ${table}_fresh`);
+        fresh = num((await r.rows(`SELECT count(*) AS n FROM ${table}_fresh`))[0].n);
+        if (returnChunk) {
+          chunk = fresh === u.length ? chunkOf(u) : await readChunk(conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh);
+        }
+      }
+      await r.run(`INSERT INTO presence_batches VALUES (${digest})`);
+      await r.run('COMMIT');
+      for (const [id, kind, value] of newIdents) d.addIdent(kind, value, id, hashes.ident(id));
+      for (const [id, kind, placeId] of newPlaces) d.addPlace(kind, placeId, id, hashes.placeKind(id), hashes.place(id));
+      for (const [id, value] of newSubs) d.addSub(value, id, hashes.sub(id));
+      for (const [id, value] of newSources) d.addSource(value, id, hashes.source(id));
+      if (checkpoint && fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT').catch(() => undefined);
+      const result: EncodedInsertResult = { inserted: fresh, duplicates: b.length - fresh, batch: record };
+      if (chunk) result.chunk = chunk;
+      return result;
+    } catch (err) {
+      await r.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await r.run(`DROP TABLE IF EXISTS temp.main.${table}; DROP TABLE IF EXISTS temp.main.${table}_fresh;`).catch(() => undefined);
     }
   }
 
@@ -475,6 +652,7 @@ SELECT (SELECT coalesce(max(id) + 1, 0) FROM places) + row_number() OVER () - 1,
 FROM ${table}_last s WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.kind = s.place_kind AND p.place_id = s.place_id);
 DROP TABLE temp.main.${table}_last;`);
       await r.run('COMMIT');
+      this.dict.stale = true;
       const staged = num(counts[0].staged);
       const fresh = num(counts[0].fresh);
       return { inserted: fresh, duplicates: staged - fresh };
@@ -758,6 +936,7 @@ ORDER BY pl.kind, pl.place_id, x.start, x."end", i.kind, i.value`);
     this.closed = true;
     await this.mutex.run(async () => {
       if (this.file !== ':memory:') await this.runner.run('CHECKPOINT').catch(() => undefined);
+      this.encConn?.closeSync();
       this.bulkConn.closeSync();
       this.conn.closeSync();
       this.instance.closeSync();
@@ -913,3 +1092,372 @@ function emptyChunk(): PresenceChunk {
 }
 
 
+
+/**
+ * The store's dictionaries in JavaScript maps, for encoding batches without a round trip: only ever
+ * added to (ids are dense and never reused), kept current by every commit of this store. Each entry
+ * also keeps DuckDB's hash of its names (identifier: `hash(kind, value)`; place: `hash(kind)` and
+ * `hash(place_id)`; sub, source: `hash(value)`) as two 32-bit halves, for batch digests.
+ */
+class DictionaryMirror implements PresenceDictionaryView {
+  loaded = false;
+  /** Set when a write other than an encoded batch may have added entries: the next use reads them. */
+  stale = false;
+  /** The next id of each dictionary (max + 1; sub and source ids start at 1). */
+  readonly next = { ident: 0, place: 0, sub: 1, source: 1 };
+  private readonly idents = new Map<string, Map<string, number>>();
+  private readonly places = new Map<string, Map<string, number>>();
+  private readonly subs = new Map<string, number>();
+  private readonly sources = new Map<string, number>();
+  /** Entries by id, for deltas. */
+  private readonly identList: [string, string][] = [];
+  private readonly placeList: [string, string][] = [];
+  private readonly subList: string[] = [];
+  private readonly sourceList: string[] = [];
+  readonly identHash = new HashColumn();
+  readonly placeKindHash = new HashColumn();
+  readonly placeHash = new HashColumn();
+  readonly subHash = new HashColumn();
+  readonly sourceHash = new HashColumn();
+
+  identifier(kind: string, value: string): number | undefined {
+    return this.idents.get(kind)?.get(value);
+  }
+  place(kind: string, placeId: string): number | undefined {
+    return this.places.get(kind)?.get(placeId);
+  }
+  sub(value: string): number | undefined {
+    return this.subs.get(value);
+  }
+  source(value: string): number | undefined {
+    return this.sources.get(value);
+  }
+  /** The entries with ids from `since` on. */
+  delta(since: DictionaryCounts): DictionaryDelta {
+    const out: DictionaryDelta = { identifiers: [], places: [], subs: [], sources: [] };
+    for (let id = since.ident; id < this.next.ident; id++) if (this.identList[id]) out.identifiers.push([id, ...this.identList[id]]);
+    for (let id = since.place; id < this.next.place; id++) if (this.placeList[id]) out.places.push([id, ...this.placeList[id]]);
+    for (let id = since.sub; id < this.next.sub; id++) if (this.subList[id] !== undefined) out.subs.push([id, this.subList[id]]);
+    for (let id = since.source; id < this.next.source; id++) if (this.sourceList[id] !== undefined) out.sources.push([id, this.sourceList[id]]);
+    return out;
+  }
+  addIdent(kind: string, value: string, id: number, hash: bigint): void {
+    let m = this.idents.get(kind);
+    if (!m) this.idents.set(kind, (m = new Map()));
+    m.set(value, id);
+    this.identList[id] = [kind, value];
+    this.identHash.set(id, hash);
+    if (id >= this.next.ident) this.next.ident = id + 1;
+  }
+  addPlace(kind: string, placeId: string, id: number, kindHash: bigint, hash: bigint): void {
+    let m = this.places.get(kind);
+    if (!m) this.places.set(kind, (m = new Map()));
+    m.set(placeId, id);
+    this.placeList[id] = [kind, placeId];
+    this.placeKindHash.set(id, kindHash);
+    this.placeHash.set(id, hash);
+    if (id >= this.next.place) this.next.place = id + 1;
+  }
+  addSub(value: string, id: number, hash: bigint): void {
+    this.subs.set(value, id);
+    this.subList[id] = value;
+    this.subHash.set(id, hash);
+    if (id >= this.next.sub) this.next.sub = id + 1;
+  }
+  addSource(value: string, id: number, hash: bigint): void {
+    this.sources.set(value, id);
+    this.sourceList[id] = value;
+    this.sourceHash.set(id, hash);
+    if (id >= this.next.source) this.next.source = id + 1;
+  }
+}
+
+/** 64-bit hashes by dense id, as high and low 32-bit halves. */
+class HashColumn {
+  hi = new Uint32Array(1024);
+  lo = new Uint32Array(1024);
+  set(id: number, h: bigint): void {
+    if (id >= this.hi.length) {
+      const n = Math.max(id + 1, this.hi.length * 2);
+      const hi = new Uint32Array(n);
+      const lo = new Uint32Array(n);
+      hi.set(this.hi);
+      lo.set(this.lo);
+      this.hi = hi;
+      this.lo = lo;
+    }
+    this.hi[id] = Number(h >> 32n);
+    this.lo[id] = Number(h & 0xffffffffn);
+  }
+  get(id: number): bigint {
+    return (BigInt(this.hi[id]) << 32n) | BigInt(this.lo[id]);
+  }
+}
+
+/** The hashes of a batch's dictionary entries: the mirror's, and those of entries new in the batch. */
+class DictionaryHashes {
+  readonly ident: (id: number) => bigint;
+  readonly placeKind: (id: number) => bigint;
+  readonly place: (id: number) => bigint;
+  readonly sub: (id: number) => bigint;
+  readonly source: (id: number) => bigint;
+  /** identifier, place kind, place id, sub, source. */
+  readonly columns: [HashColumn, HashColumn, HashColumn, HashColumn, HashColumn];
+  constructor(d: DictionaryMirror) {
+    // The mirror's own columns: a new entry's hash is written at its id before any row uses it, and an
+    // id the batch does not commit is given (with its hash) to the next new entry, so nothing is copied.
+    this.columns = [d.identHash, d.placeKindHash, d.placeHash, d.subHash, d.sourceHash];
+    this.ident = (id) => this.columns[0].get(id);
+    this.placeKind = (id) => this.columns[1].get(id);
+    this.place = (id) => this.columns[2].get(id);
+    this.sub = (id) => this.columns[3].get(id);
+    this.source = (id) => this.columns[4].get(id);
+  }
+  private static add(c: HashColumn, ids: SqlValue[], hs: SqlValue[]): void {
+    for (let k = 0; k < (ids?.length ?? 0); k++) c.set(num(ids[k]), BigInt(hs[k] as bigint));
+  }
+  addIdents([ids, hs]: SqlValue[][]): void {
+    DictionaryHashes.add(this.columns[0], ids, hs);
+  }
+  addPlaces([ids, kinds, hs]: SqlValue[][]): void {
+    DictionaryHashes.add(this.columns[1], ids, kinds);
+    DictionaryHashes.add(this.columns[2], ids, hs);
+  }
+  addSubs([ids, hs]: SqlValue[][]): void {
+    DictionaryHashes.add(this.columns[3], ids, hs);
+  }
+  addSources([ids, hs]: SqlValue[][]): void {
+    DictionaryHashes.add(this.columns[4], ids, hs);
+  }
+}
+
+/*
+ * DuckDB's hash of a row of values, `hash(a, b, …)`: the first value's hash, then for each next value
+ * combine(h, hash(value)) = ((h ^ (h >> 32)) * M) ^ hash(value) (mod 2^64), where an integer's hash is
+ * murmur64(x) = three rounds of x ^= x >> 32 with two multiplications by M, and NULL has a fixed hash.
+ * A text column's hash comes from DuckDB itself (dictionary entries). Verified against DuckDB in the
+ * store's tests (a batch stored by either path has the same digest).
+ */
+const M_HI = 0xd6e8feb8;
+const M_LO = 0x6659fd93;
+/** DuckDB's hash of a NULL value. */
+const NULL_HASH = 13787848793156543929n;
+const NULL_HI = Number(NULL_HASH >> 32n);
+const NULL_LO = Number(NULL_HASH & 0xffffffffn);
+const TWO32 = 0x1_0000_0000;
+
+/** Scratch of the 64-bit arithmetic: the result's high and low halves. */
+const R = new Uint32Array(2);
+
+const K0 = M_LO & 0xffff;
+const K1 = M_LO >>> 16;
+
+/** (hi:lo * M) mod 2^64 into R (a Uint32Array store takes the sum mod 2^32). */
+function mulM(hi: number, lo: number): void {
+  // lo * M_LO as a full 64-bit product, from 16-bit pieces (every partial sum exact in a double).
+  const a0 = lo & 0xffff;
+  const a1 = lo >>> 16;
+  const mid = a1 * K0 + a0 * K1; // < 2^33
+  const midHi = (mid / 65536) >>> 0;
+  const low = a0 * K0 + (mid - midHi * 65536) * 65536; // < 2^33
+  const carry = low >= TWO32 ? 1 : 0;
+  R[1] = low - carry * TWO32;
+  R[0] = a1 * K1 + midHi + carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI);
+}
+
+/** h ^= h >> 32 then h *= M, into R. */
+function mixM(hi: number, lo: number): void {
+  mulM(hi, (lo ^ hi) >>> 0);
+}
+
+/** Sum over the batch of DuckDB's hash(id_kind, id_value, place_kind, place_id, start, "end", sub, source), and its start range. */
+function batchDigest(b: EncodedPresenceBatch, h: DictionaryHashes): { lo: number; hi: number; digest: string } {
+  const [ih, pkh, ph, sh, oh] = h.columns;
+  let sumHi = 0;
+  let sumLo = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < b.length; k++) {
+    const start = b.start[k];
+    if (start < lo) lo = start;
+    if (start > hi) hi = start;
+    // hash(kind, value) of the identifier, then each further column folded in.
+    let hh = ih.hi[b.ident[k]];
+    let hl = ih.lo[b.ident[k]];
+    const p = b.place[k];
+    mixM(hh, hl);
+    hh = (R[0] ^ pkh.hi[p]) >>> 0;
+    hl = (R[1] ^ pkh.lo[p]) >>> 0;
+    mixM(hh, hl);
+    hh = (R[0] ^ ph.hi[p]) >>> 0;
+    hl = (R[1] ^ ph.lo[p]) >>> 0;
+    murmur(start);
+    const sHi = R[0];
+    const sLo = R[1];
+    mixM(hh, hl);
+    hh = (R[0] ^ sHi) >>> 0;
+    hl = (R[1] ^ sLo) >>> 0;
+    murmur(b.end[k]);
+    const eHi = R[0];
+    const eLo = R[1];
+    mixM(hh, hl);
+    hh = (R[0] ^ eHi) >>> 0;
+    hl = (R[1] ^ eLo) >>> 0;
+    const sub = b.sub[k];
+    mixM(hh, hl);
+    hh = (R[0] ^ (sub === 0 ? NULL_HI : sh.hi[sub])) >>> 0;
+    hl = (R[1] ^ (sub === 0 ? NULL_LO : sh.lo[sub])) >>> 0;
+    const src = b.source[k];
+    mixM(hh, hl);
+    hh = (R[0] ^ (src === 0 ? NULL_HI : oh.hi[src])) >>> 0;
+    hl = (R[1] ^ (src === 0 ? NULL_LO : oh.lo[src])) >>> 0;
+    sumHi += hh;
+    sumLo += hl;
+  }
+  return { lo, hi, digest: ((BigInt(sumHi) << 32n) + BigInt(sumLo)).toString() };
+}
+
+/** murmur64 of a non-negative integer below 2^32, into R. */
+function murmur(x: number): void {
+  // x ^= x >> 32 is a no-op below 2^32.
+  mulM(0, x);
+  mixM(R[0], R[1]);
+  R[1] = R[1] ^ R[0];
+}
+
+/** Replaces FRESH_ID + i by ids[i] in the first `n` values of a dictionary column. */
+function resolveFresh(col: Uint32Array, n: number, ids: readonly number[]): void {
+  if (ids.length === 0) return;
+  for (let k = 0; k < n; k++) {
+    const v = col[k];
+    if (v >= FRESH_ID) col[k] = ids[v - FRESH_ID];
+  }
+}
+
+/** Appends rows to a table of the main database through an appender (in the connection's open transaction). */
+async function appendRows<T>(conn: DuckDBConnection, table: string, rows: readonly T[], put: (app: Appender, row: T) => void): Promise<void> {
+  if (rows.length === 0) return;
+  const app = await conn.createAppender(table);
+  try {
+    for (const row of rows) {
+      put(app, row);
+      app.endRow();
+    }
+    app.flushSync();
+  } finally {
+    app.closeSync();
+  }
+}
+
+const BATCH_TYPES = [UINTEGER, UINTEGER, UINTEGER, UINTEGER, UINTEGER, UINTEGER, UTINYINT, DOUBLE, DOUBLE];
+/** Rows per data chunk: DuckDB's vector size. */
+const CHUNK_ROWS = 2048;
+
+/** A batch's rows as the columns of `presences` (lat/lon NaN for none). */
+type BatchColumns = Pick<EncodedPresenceBatch, 'length' | 'ident' | 'place' | 'start' | 'end' | 'sub' | 'source' | 'flags' | 'lat' | 'lon'>;
+
+/**
+ * Appends a batch to a table with the nine columns of `presences`, one data chunk at a time: each
+ * column's values are copied into the chunk's vector whole (no value-by-value conversion); NaN
+ * coordinates become NULL through the vector's validity mask.
+ */
+async function appendBatch(conn: DuckDBConnection, table: string, schema: 'main' | 'temp', b: BatchColumns): Promise<void> {
+  const cols = [b.ident, b.place, b.start, b.end, b.sub, b.source, b.flags, b.lat, b.lon];
+  const app = await conn.createAppender(table, schema === 'temp' ? 'main' : undefined, schema === 'temp' ? 'temp' : undefined);
+  const chunk = DuckDBDataChunk.create(BATCH_TYPES);
+  const mask = new Uint8Array(CHUNK_ROWS / 8);
+  try {
+    for (let off = 0; off < b.length; off += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, b.length - off);
+      chunk.rowCount = n;
+      for (let c = 0; c < cols.length; c++) {
+        const a = cols[c];
+        const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, c);
+        duckdbBindings.copy_data_to_vector(vector, 0, a.buffer as ArrayBuffer, a.byteOffset + off * a.BYTES_PER_ELEMENT, n * a.BYTES_PER_ELEMENT);
+        if (c >= 7) {
+          const f = a as Float64Array;
+          mask.fill(0);
+          for (let k = 0; k < n; k++) if (f[off + k] === f[off + k]) mask[k >> 3] |= 1 << (k & 7);
+          duckdbBindings.vector_ensure_validity_writable(vector);
+          duckdbBindings.copy_data_to_vector_validity(vector, 0, mask.buffer, 0, mask.byteLength);
+        }
+      }
+      app.appendDataChunk(chunk);
+    }
+    app.flushSync();
+  } finally {
+    app.closeSync();
+  }
+}
+
+/**
+ * The batch without rows repeated in it (same identifier, place, start, end, sub and source), as
+ * commitStaged's GROUP BY keeps them: the least flags, and a coordinate where any of the rows has one.
+ * The batch itself when nothing repeats.
+ */
+function dedupeBatch(b: EncodedPresenceBatch): BatchColumns {
+  const n = b.length;
+  let size = 1024;
+  while (size < n * 2) size *= 2;
+  const slots = new Int32Array(size).fill(-1);
+  const keep = new Uint8Array(n);
+  let repeats = 0;
+  const { ident, place, start, end, sub, source, flags, lat, lon } = b;
+  for (let k = 0; k < n; k++) {
+    let h = Math.imul(ident[k], 0x9e3779b1) ^ Math.imul(place[k], 0x85ebca77) ^ Math.imul(start[k], 0xc2b2ae3d);
+    h = Math.imul(h ^ (h >>> 15), 0x27d4eb2f) ^ Math.imul(end[k], 0x165667b1) ^ Math.imul(sub[k] ^ (source[k] << 16), 0xd3a2646c);
+    h ^= h >>> 13;
+    let i = h & (size - 1);
+    for (;;) {
+      const j = slots[i];
+      if (j < 0) {
+        slots[i] = k;
+        keep[k] = 1;
+        break;
+      }
+      if (ident[j] === ident[k] && place[j] === place[k] && start[j] === start[k] && end[j] === end[k] && sub[j] === sub[k] && source[j] === source[k]) {
+        repeats++;
+        if (flags[k] < flags[j]) flags[j] = flags[k];
+        if (lat[j] !== lat[j]) lat[j] = lat[k];
+        if (lon[j] !== lon[j]) lon[j] = lon[k];
+        break;
+      }
+      i = (i + 1) & (size - 1);
+    }
+  }
+  if (repeats === 0) return b;
+  const m = n - repeats;
+  const out: BatchColumns = {
+    length: m, ident: new Uint32Array(m), place: new Uint32Array(m), start: new Uint32Array(m), end: new Uint32Array(m),
+    sub: new Uint32Array(m), source: new Uint32Array(m), flags: new Uint8Array(m), lat: new Float64Array(m), lon: new Float64Array(m),
+  };
+  let w = 0;
+  for (let k = 0; k < n; k++) {
+    if (!keep[k]) continue;
+    out.ident[w] = ident[k];
+    out.place[w] = place[k];
+    out.start[w] = start[k];
+    out.end[w] = end[k];
+    out.sub[w] = sub[k];
+    out.source[w] = source[k];
+    out.flags[w] = flags[k];
+    out.lat[w] = lat[k];
+    out.lon[w] = lon[k];
+    w++;
+  }
+  return out;
+}
+
+/** A listener chunk of a batch's rows (copied: the batch's arrays may be reused). */
+function chunkOf(b: BatchColumns): PresenceChunk {
+  const n = b.length;
+  return {
+    length: n,
+    ident: b.ident.slice(0, n),
+    place: b.place.slice(0, n),
+    start: b.start.slice(0, n),
+    end: b.end.slice(0, n),
+    sub: b.sub.slice(0, n),
+    flags: b.flags.slice(0, n),
+  };
+}
