@@ -5,20 +5,19 @@
  * and PostgreSQL (btree (place, start) plus the max-duration bound) — asserts every peer returns the
  * same answer, and prints medians, p99s and ratios.
  *
- *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--rounds 3] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted] [--order fixed|turns] [--keep-peers]
+ *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--rounds 3] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted] [--order fixed|turns] [--keep-peers] [--interleave]
  *
  * `--keep-peers` keeps the SQLite file and the PostgreSQL schema of this city for the next run (they
  * are reused only when they hold exactly the same rows): at 100M loading them takes a quarter of an hour.
  *
  * Every peer first traces every case once untimed (compiled code, caches and names warm, as in a
- * server that has been answering), then `--rounds` timed rounds follow; medians and p99s are over
- * all timed traces.
+ * server that has been answering), then `--rounds` timed rounds follow; in each round every peer runs
+ * all cases in a block of its own (see step 5); medians and p99s are over all timed traces.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isDeepStrictEqual } from 'node:util';
 import { generateCity } from '../src/sim/generate.ts';
 import { readTruth } from '../src/sim/truth.ts';
 import { IngestService } from '../src/services/ingest.service.ts';
@@ -49,7 +48,9 @@ const { values: args } = parseArgs({
     fresh: { type: 'boolean', default: false },
     /** Keep the SQLite and PostgreSQL peers' tables for the next run on the same rows (cache folder / schema named by city). */
     'keep-peers': { type: 'boolean', default: false },
-    /** `fixed`: peers trace each case in --peers order; `turns`: the peer tracing a case first changes with each case. */
+    /** Interleave peers case by case, both degrees back to back, instead of a block per peer. */
+    interleave: { type: 'boolean', default: false },
+    /** With --interleave — `fixed`: peers trace each case in --peers order; `turns`: the peer tracing a case first changes with each case. */
     order: { type: 'string', default: 'fixed' },
     /** Timed rounds over all cases, after one untimed round that warms every peer on every case. */
     rounds: { type: 'string', default: '3' },
@@ -205,7 +206,14 @@ class TimedSource implements CandidateSource {
 }
 for (const s of sources) s.source = new TimedSource(s.source);
 
-// 5. Interleaved runs: for each case, each peer in turn; round 0 warms every peer on every case and is not timed.
+// 5. Timed runs. A round gives each peer every case in a block of its own — trajectories and
+// first-degree traces of every case, then their second-degree traces — so each peer is timed in its own
+// steady state: interleaved case by case, one peer's reads would evict the caches of the next (a SQLite
+// read sweeps its page cache through the processor's), and a second-degree trace leaves tens of
+// megabytes of garbage that the next first-degree trace pays to collect. The order of the peers turns
+// from round to round, so slow drift of the machine falls on all of them. Round 0 warms every peer on
+// every case and is not timed. Every peer's answer for a case must equal the first peer's.
+// `--interleave` runs the former way instead: per case, each peer in turn, both degrees back to back.
 type Query = 'trajectory' | 'first-degree' | 'second-degree' | 'first-degree reads' | 'second-degree reads';
 const times = new Map<string, number[]>();
 const counts = { contacts1: 0, contacts2: 0, traj: 0 };
@@ -213,56 +221,82 @@ const record = (peer: string, q: Query, ms: number): void => {
   const k = `${peer}|${q}`;
   times.set(k, [...(times.get(k) ?? []), ms]);
 };
-const strip = (r: TraceResult): TraceResult => ({ ...r, summary: { ...r.summary, elapsedMs: 0 } });
+/** A result as canonical text, its timing zeroed, for comparing peers. */
+const canonical = (r: TraceResult): string => JSON.stringify({ ...r, summary: { ...r.summary, elapsedMs: 0 } });
 let mismatches = 0;
 const rules = loadRuleSet('v8');
+/** The first answer per case and degree (`${case}|${degree}`), and the peer that gave it. */
+const answers = new Map<string, { text: string; from: string }>();
+const check = (peer: string, ri: number, degree: 1 | 2, r: TraceResult): void => {
+  const k = `${ri}|${degree}`;
+  const text = canonical(r);
+  const want = answers.get(k);
+  if (!want) answers.set(k, { text, from: peer });
+  else if (want.text !== text) {
+    mismatches++;
+    log(`MISMATCH: ${peer} differs from ${want.from} on case #${ri} (degree ${degree})`);
+  }
+};
+/** Trajectory and first-degree trace of one case by one peer (timed from round 1). */
+const runFirst = async (s: (typeof sources)[number], ri: number, req: TraceRequest, round: number): Promise<void> => {
+  const tracer = new Tracer({ source: s.source, dict, groups, timeZone: 'Asia/Shanghai' });
+  const timed = s.source as TimedSource;
+  // Trajectory: the person's presences in the window, merged, through the same source.
+  const t0 = performance.now();
+  const ident = (await dict.identifierIds([req.id])).get(req.id);
+  const w = resolveWindow(req, rules, 'Asia/Shanghai');
+  const traj = ident === undefined ? [] : mergePieces(await s.source.presencesOf(groups.groupOf(personOf(groups, ident)), w.from, w.to), w.from, w.to, groups);
+  const t1 = performance.now();
+  timed.readMs = 0;
+  const r1 = await tracer.trace({ ...req, degree: 1 });
+  const reads1 = timed.readMs;
+  const t2 = performance.now();
+  if (round >= 1) {
+    record(s.name, 'trajectory', t1 - t0);
+    record(s.name, 'first-degree', t2 - t1);
+    record(s.name, 'first-degree reads', reads1);
+    if (s.name === sources[0].name && round === 1) {
+      counts.contacts1 += r1.contacts.length;
+      counts.traj += traj.length;
+    }
+  }
+  check(s.name, ri, 1, r1);
+};
+/** Second-degree trace of one case by one peer (timed from round 1). */
+const runSecond = async (s: (typeof sources)[number], ri: number, req: TraceRequest, round: number): Promise<void> => {
+  const tracer = new Tracer({ source: s.source, dict, groups, timeZone: 'Asia/Shanghai' });
+  const timed = s.source as TimedSource;
+  const t2 = performance.now();
+  timed.readMs = 0;
+  const r2 = await tracer.trace({ ...req, degree: 2 });
+  const reads2 = timed.readMs;
+  const t3 = performance.now();
+  if (round >= 1) {
+    record(s.name, 'second-degree', t3 - t2);
+    record(s.name, 'second-degree reads', reads2);
+    if (s.name === sources[0].name && round === 1) counts.contacts2 += r2.contacts.length;
+  }
+  check(s.name, ri, 2, r2);
+};
 for (let round = 0; round <= rounds; round++) {
-  for (const [ri, req] of requests.entries()) {
-    if (ri % 10 === 0) log(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: case ${ri + 1}/${requests.length}`);
-    let want1: TraceResult | undefined;
-    let want2: TraceResult | undefined;
-    let wantFrom = '';
-    // The first trace of a case warms what every peer shares (names, the memory they sit in); with
-    // --order turns the peer going first changes with each case, so no peer always pays for it.
-    const order = args.order === 'fixed' ? sources : sources.map((_, k) => sources[(k + ri) % sources.length]);
-    for (const s of order) {
-      const tracer = new Tracer({ source: s.source, dict, groups, timeZone: 'Asia/Shanghai' });
-      // Trajectory: the person's presences in the window, merged, through the same source.
-      const t0 = performance.now();
-      const ident = (await dict.identifierIds([req.id])).get(req.id);
-      const w = resolveWindow(req, rules, 'Asia/Shanghai');
-      const traj = ident === undefined ? [] : mergePieces(await s.source.presencesOf(groups.groupOf(personOf(groups, ident)), w.from, w.to), w.from, w.to, groups);
-      const timed = s.source as TimedSource;
-      const t1 = performance.now();
-      timed.readMs = 0;
-      const r1 = await tracer.trace({ ...req, degree: 1 });
-      const reads1 = timed.readMs;
-      const t2 = performance.now();
-      timed.readMs = 0;
-      const r2 = await tracer.trace({ ...req, degree: 2 });
-      const reads2 = timed.readMs;
-      const t3 = performance.now();
-      if (round >= 1) {
-        record(s.name, 'trajectory', t1 - t0);
-        record(s.name, 'first-degree', t2 - t1);
-        record(s.name, 'second-degree', t3 - t2);
-        record(s.name, 'first-degree reads', reads1);
-        record(s.name, 'second-degree reads', reads2);
-        if (s.name === sources[0].name && round === 1) {
-          counts.contacts1 += r1.contacts.length;
-          counts.contacts2 += r2.contacts.length;
-          counts.traj += traj.length;
-        }
-      }
-      if (!want1) {
-        want1 = strip(r1);
-        want2 = strip(r2);
-        wantFrom = s.name;
-      } else if (!isDeepStrictEqual(strip(r1), want1) || !isDeepStrictEqual(strip(r2), want2)) {
-        mismatches++;
-        log(`MISMATCH: ${s.name} differs from ${wantFrom} on case #${ri}`);
+  const label = round === 0 ? 'warm-up' : `round ${round}/${rounds}`;
+  if (args.interleave) {
+    for (const [ri, req] of requests.entries()) {
+      if (ri % 10 === 0) log(`${label}: case ${ri + 1}/${requests.length}`);
+      const order = args.order === 'fixed' ? sources : sources.map((_, k) => sources[(k + ri) % sources.length]);
+      for (const s of order) {
+        await runFirst(s, ri, req, round);
+        await runSecond(s, ri, req, round);
       }
     }
+    continue;
+  }
+  // Peers in turns from round to round.
+  const order = sources.map((_, k) => sources[(k + round) % sources.length]);
+  for (const s of order) {
+    log(`${label}: ${s.name}`);
+    for (const [ri, req] of requests.entries()) await runFirst(s, ri, req, round);
+    for (const [ri, req] of requests.entries()) await runSecond(s, ri, req, round);
   }
 }
 
@@ -280,7 +314,9 @@ lines.push(`index build from the store's scan: ${Math.round(build.rowsPerSecond)
 lines.push(`ingest + index (durable and indexed): ${Math.round(n / (ingestStats.seconds + build.seconds)).toLocaleString('en')} presences/s`);
 lines.push(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process, all peers loaded); RSS before the index ${(rssBefore / 2 ** 20).toFixed(0)} MiB`);
 lines.push(`per case: ${(counts.traj / requests.length).toFixed(1)} trajectory pieces, ${(counts.contacts1 / requests.length).toFixed(1)} first-degree contacts, ${(counts.contacts2 / requests.length).toFixed(1)} contacts with second degree`);
-lines.push(`peer order per case: ${args.order === 'fixed' ? 'fixed (--peers order)' : 'in turns (each peer traces some cases first)'}`);
+lines.push(args.interleave
+  ? `peers interleaved case by case, both degrees back to back; peer order per case: ${args.order === 'fixed' ? 'fixed (--peers order)' : 'in turns'}`
+  : 'each peer runs every case in a block of its own (first degree, then second), peer order turning from round to round');
 lines.push(`answers equal across peers: ${mismatches === 0 ? 'yes' : `NO (${mismatches} mismatches)`}`);
 lines.push('');
 lines.push('Full traces (reads + rules + evidence + risk), milliseconds, median / p99:');
