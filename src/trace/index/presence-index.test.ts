@@ -30,6 +30,32 @@ function sut(rows: PresenceChunk, places: number, opts = {}): PresenceIndex {
 
 const key = (c: Candidate): string => `${c.ident}/${c.place}/${c.start}/${c.end}`;
 
+/** Asks `queries` place and identifier windows of the index and expects exactly what a scan of all `parts` gives. */
+function expectWindowsAsScan(idx: PresenceIndex, parts: readonly PresenceChunk[], queries: number, places: number, idents: number, step: number): void {
+  for (let q = 0; q < queries; q++) {
+    const place = (q * 37) % places;
+    const ident = (q * 13) % idents;
+    const from = 1_579_449_600 + q * step;
+    const to = from + 3600 * (1 + (q % 30));
+    const at: Candidate[] = [];
+    idx.collectAt(place, from, to, at);
+    const of: Candidate[] = [];
+    idx.collectOf(ident, from, to, of);
+    const wantAt: string[] = [];
+    const wantOf: string[] = [];
+    for (const rows of parts) {
+      for (let i = 0; i < rows.length; i++) {
+        const overlaps = rows.start[i] < to && rows.end[i] > from;
+        const k = `${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`;
+        if (overlaps && rows.place[i] === place) wantAt.push(k);
+        if (overlaps && rows.ident[i] === ident) wantOf.push(k);
+      }
+    }
+    expect(at.map(key).sort()).toEqual(wantAt.sort());
+    expect(of.map(key).sort()).toEqual(wantOf.sort());
+  }
+}
+
 describe('PresenceIndex', () => {
   it('holds at most 24 bytes per presence', () => {
     const n = 300_000;
@@ -41,26 +67,7 @@ describe('PresenceIndex', () => {
   it('answers place windows and identifier windows exactly as a scan of all rows does', () => {
     const rows = chunk(20_000, 7, 200, 500);
     const idx = sut(rows, 500);
-    for (let q = 0; q < 200; q++) {
-      const place = (q * 37) % 500;
-      const ident = (q * 13) % 200;
-      const from = 1_579_449_600 + q * 5000;
-      const to = from + 3600 * (1 + (q % 30));
-      const at: Candidate[] = [];
-      idx.collectAt(place, from, to, at);
-      const of: Candidate[] = [];
-      idx.collectOf(ident, from, to, of);
-      const wantAt: string[] = [];
-      const wantOf: string[] = [];
-      for (let i = 0; i < rows.length; i++) {
-        const overlaps = rows.start[i] < to && rows.end[i] > from;
-        const k = `${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`;
-        if (overlaps && rows.place[i] === place) wantAt.push(k);
-        if (overlaps && rows.ident[i] === ident) wantOf.push(k);
-      }
-      expect(at.map(key).sort()).toEqual(wantAt.sort());
-      expect(of.map(key).sort()).toEqual(wantOf.sort());
-    }
+    expectWindowsAsScan(idx, [rows], 200, 500, 200, 5000);
   });
 
   it('appended rows are visible at once and survive the merge into the sorted arrays', async () => {
@@ -110,28 +117,7 @@ describe('PresenceIndex', () => {
     expect(idx.tailSize).toBe(3700);
     expect(idx.size).toBe(29_700);
     // Every place and identifier window answers exactly as a scan of all the rows appended.
-    for (let q = 0; q < 60; q++) {
-      const place = (q * 37) % 400;
-      const ident = (q * 13) % 300;
-      const from = 1_579_449_600 + q * 17_000;
-      const to = from + 3600 * (1 + (q % 30));
-      const at: Candidate[] = [];
-      idx.collectAt(place, from, to, at);
-      const of: Candidate[] = [];
-      idx.collectOf(ident, from, to, of);
-      const wantAt: string[] = [];
-      const wantOf: string[] = [];
-      for (const rows of all) {
-        for (let i = 0; i < rows.length; i++) {
-          const overlaps = rows.start[i] < to && rows.end[i] > from;
-          const k = `${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`;
-          if (overlaps && rows.place[i] === place) wantAt.push(k);
-          if (overlaps && rows.ident[i] === ident) wantOf.push(k);
-        }
-      }
-      expect(at.map(key).sort()).toEqual(wantAt.sort());
-      expect(of.map(key).sort()).toEqual(wantOf.sort());
-    }
+    expectWindowsAsScan(idx, all, 60, 400, 300, 17_000);
   });
 
   it('a full reload drops a background merge begun before it', async () => {
