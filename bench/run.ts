@@ -30,7 +30,7 @@ import { Tracer } from '../src/trace/tracer.ts';
 import { mergePieces, personOf } from '../src/trace/assemble.ts';
 import { resolveWindow } from '../src/trace/window.ts';
 import { loadRuleSet } from '../src/domain/contact-rules.ts';
-import type { CandidateSource } from '../src/trace/candidate-source.ts';
+import { CandidateColumns, type CandidateSource } from '../src/trace/candidate-source.ts';
 import type { TraceRequest, TraceResult } from '../src/trace/types.ts';
 import { DuckDbPeer, PostgresPeer, SqlitePeer, fingerprint, type Peer, type PeerData } from './trace/peers.ts';
 
@@ -188,6 +188,17 @@ class TimedSource implements CandidateSource {
     this.name = inner.name;
     const fd = inner.firstDegree?.bind(inner);
     if (fd) this.firstDegree = (i, f, t) => this.time(() => fd(i, f, t));
+    const of = inner.presencesOfInto?.bind(inner);
+    if (of) this.presencesOfInto = (i, f, t, out) => this.timeSync(() => of(i, f, t, out));
+    const at = inner.presencesAtInto?.bind(inner);
+    if (at) this.presencesAtInto = (q, out) => this.timeSync(() => at(q, out));
+  }
+  presencesOfInto?: CandidateSource['presencesOfInto'];
+  presencesAtInto?: CandidateSource['presencesAtInto'];
+  private timeSync(run: () => void): void {
+    const t0 = performance.now();
+    run();
+    this.readMs += performance.now() - t0;
   }
   private async time<T>(run: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
@@ -237,6 +248,8 @@ const check = (peer: string, ri: number, degree: 1 | 2, r: TraceResult): void =>
     log(`MISMATCH: ${peer} differs from ${want.from} on case #${ri} (degree ${degree})`);
   }
 };
+/** Columns a source that answers in this process writes a trajectory read into (as the tracer does). */
+const trajColumns = new CandidateColumns();
 /** Trajectory and first-degree trace of one case by one peer (timed from round 1). */
 const runFirst = async (s: (typeof sources)[number], ri: number, req: TraceRequest, round: number): Promise<void> => {
   const tracer = new Tracer({ source: s.source, dict, groups, timeZone: 'Asia/Shanghai' });
@@ -245,7 +258,10 @@ const runFirst = async (s: (typeof sources)[number], ri: number, req: TraceReque
   const t0 = performance.now();
   const ident = (await dict.identifierIds([req.id])).get(req.id);
   const w = resolveWindow(req, rules, 'Asia/Shanghai');
-  const traj = ident === undefined ? [] : mergePieces(await s.source.presencesOf(groups.groupOf(personOf(groups, ident)), w.from, w.to), w.from, w.to, groups);
+  const idents = ident === undefined ? [] : groups.groupOf(personOf(groups, ident));
+  const into = s.source.presencesOfInto?.bind(s.source);
+  const traj = ident === undefined ? [] : into ? mergePieces((into(idents, w.from, w.to, trajColumns.clear()), trajColumns), w.from, w.to, groups)
+    : mergePieces(await s.source.presencesOf(idents, w.from, w.to), w.from, w.to, groups);
   const t1 = performance.now();
   timed.readMs = 0;
   const r1 = await tracer.trace({ ...req, degree: 1 });

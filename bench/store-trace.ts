@@ -56,6 +56,18 @@ class TimedSource implements CandidateSource {
     if (one) this.firstDegree = (idents, from, to) => this.time(() => one(idents, from, to));
     const many = inner.firstDegreeMany?.bind(inner);
     if (many) this.firstDegreeMany = (reads) => this.time(() => many(reads));
+    const of = inner.presencesOfInto?.bind(inner);
+    if (of) this.presencesOfInto = (i, f, t, out) => this.timeSync(() => of(i, f, t, out));
+    const at = inner.presencesAtInto?.bind(inner);
+    if (at) this.presencesAtInto = (q, out) => this.timeSync(() => at(q, out));
+  }
+  presencesOfInto?: CandidateSource['presencesOfInto'];
+  presencesAtInto?: CandidateSource['presencesAtInto'];
+  private timeSync(run: () => void): void {
+    const t0 = performance.now();
+    this.reads++;
+    run();
+    this.readMs += performance.now() - t0;
   }
   private async time<T>(run: () => Promise<T>): Promise<T> {
     const t0 = performance.now();

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainPair, evaluatePair, loadRuleSet, parseSub, type PairSide } from '../domain/contact-rules.ts';
 import { compareCodes, isoSeconds, keyCodes, mergePieces } from './assemble.ts';
-import type { Candidate, IdentityGroups } from './candidate-source.ts';
+import { CandidateColumns, type Candidate, type IdentityGroups } from './candidate-source.ts';
 
 describe('isoSeconds', () => {
   it('gives the same text as Date#toISOString for any epoch second', () => {
@@ -103,5 +103,65 @@ describe('mergePieces', () => {
         expect(sut.map((x) => `${x.person}@${x.place}:${x.start}-${x.end}`)).toEqual(expected);
       },
     ), { numRuns: 400 });
+  });
+
+  it('merges columns and objects as a plain merge does: seats, flags, repeats, clipping, one person with many records, past the columns\' first size', () => {
+    const subs = [null, parseSub('3-12A'), parseSub('3-14C'), parseSub('room 201')];
+    fc.assert(fc.property(
+      fc.array(fc.record({ who: fc.nat({ max: 3 }), place: fc.nat({ max: 2 }), sub: fc.nat({ max: 3 }), start: fc.nat({ max: 80 }), len: fc.integer({ min: 0, max: 30 }), flags: fc.nat({ max: 3 }), twice: fc.boolean() }), { maxLength: 400 }),
+      (rows) => {
+        const records: Candidate[] = [];
+        for (const r of rows) {
+          const c: Candidate = { ident: r.who * 7 + (r.start % 2), place: r.place, placeKind: r.place === 2 ? 'train' : 'venue', start: r.start, end: r.start + r.len, sub: subs[r.sub], flags: r.flags };
+          records.push(c);
+          // The same stored record read twice (two query windows) counts once.
+          if (r.twice) records.push({ ...c });
+        }
+        const groups: IdentityGroups = { groupOf: (i) => [i], personOf: (i) => Math.floor(i / 7) };
+        const view = (ps: ReturnType<typeof mergePieces>): string[] => ps.map((x) => `${x.person}@${x.place}/${x.sub?.text ?? ''}:${x.start}-${x.end} f${x.flags} d${String(x.dateOnly)} n${x.records}`);
+        const cols = new CandidateColumns().pushAll(records);
+        expect(cols.toArray()).toEqual(records);
+        // A plain merge: exact repeats dropped, clipped to [5, 90), person 3 skipped, per person (in order of
+        // first record) and (place, seat) the intervals that overlap or touch joined, flags and counts added up.
+        const want: string[] = [];
+        const seen = new Set<string>();
+        const byPerson = new Map<number, Map<string, { place: number; sub: string; spans: { s: number; e: number; f: number }[] }>>();
+        for (const r of records) {
+          const s0 = Math.max(5, r.start);
+          const e0 = Math.min(90, r.end);
+          const p = Math.floor(r.ident / 7);
+          if (e0 <= s0 || p === 3) continue;
+          const k = JSON.stringify([r.ident, r.place, r.sub?.text ?? '', r.start, r.end, r.flags]);
+          if (seen.has(k)) continue;
+          seen.add(k);
+          if (!byPerson.has(p)) byPerson.set(p, new Map());
+          const g = byPerson.get(p)!;
+          const gk = `${r.place}/${r.sub?.text ?? ''}`;
+          if (!g.has(gk)) g.set(gk, { place: r.place, sub: r.sub?.text ?? '', spans: [] });
+          g.get(gk)!.spans.push({ s: s0, e: e0, f: r.flags });
+        }
+        for (const [p, g] of byPerson) {
+          const keys = [...g.values()].sort((a, b) => a.place - b.place || (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0));
+          for (const { place, sub, spans } of keys) {
+            spans.sort((a, b) => a.s - b.s || a.e - b.e);
+            let cur: { s: number; e: number; f: number; n: number } | undefined;
+            const put = (): void => void (cur && want.push(`${p}@${place}/${sub}:${cur.s}-${cur.e} f${cur.f} d${String((cur.f & 1) !== 0)} n${cur.n}`));
+            for (const sp of spans) {
+              if (cur && sp.s <= cur.e) {
+                cur.e = Math.max(cur.e, sp.e);
+                cur.f |= sp.f;
+                cur.n++;
+              } else {
+                put();
+                cur = { ...sp, n: 1 };
+              }
+            }
+            put();
+          }
+        }
+        expect(view(mergePieces(cols, 5, 90, groups, (p) => p === 3))).toEqual(want);
+        expect(view(mergePieces(records, 5, 90, groups, (p) => p === 3))).toEqual(want);
+      },
+    ), { numRuns: 300 });
   });
 });

@@ -7,7 +7,7 @@ import { evaluateWith, explainWith, reasonsOf, ruleFor, type Category, type Kind
 import type { PlaceKind } from '../domain/formats.ts';
 import { compareIdKeys } from '../domain/identity.ts';
 import { scoreRisk } from '../domain/risk.ts';
-import { FLAG_DATE_ONLY, FLAG_POINT_EVENT, type Candidate, type IdentityGroups, type TraceDictionary } from './candidate-source.ts';
+import { CandidateColumns, FLAG_DATE_ONLY, FLAG_POINT_EVENT, type Candidate, type IdentityGroups, type TraceDictionary } from './candidate-source.ts';
 import type { ContactEvidence, TraceContact, TracedPerson, TracePresence, TraceResult, TraceWindow } from './types.ts';
 
 /** One person's records at one place (and seat or room), merged where they overlap or touch, clipped to a window. */
@@ -90,9 +90,19 @@ function growRecords(n: number): void {
 /** Whole person ids that fit the table's Int32 slots; others go through a map. */
 const SLOT_PERSON_MAX = 0x7fffffff;
 
-function newPiece(c: Candidate, person: number, start: number, end: number): Piece {
-  return { person, place: c.place, placeKind: c.placeKind, sub: c.sub, start, end, flags: c.flags, dateOnly: (c.flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined };
+function newPiece(c: CandidateColumns, i: number, person: number, start: number, end: number): Piece {
+  const flags = c.flags[i];
+  return { person, place: c.place[i], placeKind: c.placeKind[i], sub: c.sub[i], start, end, flags, dateOnly: (flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined };
 }
+
+/** The order of records within a person's group: place, seat or room, clipped interval, then the rest, so duplicates are adjacent. */
+function recordOrder(c: CandidateColumns, cs: Float64Array, ce: Float64Array, i: number, j: number): number {
+  return c.place[i] - c.place[j] || subOrder(c.sub[i], c.sub[j]) || cs[i] - cs[j] || ce[i] - ce[j]
+    || c.ident[i] - c.ident[j] || c.start[i] - c.start[j] || c.end[i] - c.end[j] || c.flags[i] - c.flags[j];
+}
+
+/** Columns that arrays of candidates are copied into (`mergePieces` runs synchronously, so calls never share it). */
+const arrayColumns = new CandidateColumns();
 
 /** Code-unit order of the seat or room texts ('' for none). */
 function subOrder(a: SubInfo | null, b: SubInfo | null): number {
@@ -107,8 +117,11 @@ function subOrder(a: SubInfo | null, b: SubInfo | null): number {
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
  * Pieces come per person in the order persons first appear, each person's in (place, sub, start) order.
  */
-export function mergePieces(records: readonly Candidate[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
-  const n = records.length;
+export function mergePieces(records: readonly Candidate[] | CandidateColumns, from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
+  // Objects are copied into columns first: the merge reads one shape whatever the source.
+  const cols = records instanceof CandidateColumns ? records : arrayColumns.clear().pushAll(records);
+  const n = cols.length;
+  const { ident: rIdent, place: rPlace, start: rStart, end: rEnd, flags: rFlags, sub: rSub } = cols;
   growRecords(n);
   // Grouped by person first (a chain of record numbers per person): most people have one or two
   // records here, so most groups need no sort.
@@ -125,11 +138,12 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
   let groupsN = 0;
   const by = groups.personOf ? groups : undefined;
   for (let i = 0; i < n; i++) {
-    const c = records[i];
-    const start = c.start > from ? c.start : from;
-    const end = c.end < to ? c.end : to;
+    const s0 = rStart[i];
+    const e0 = rEnd[i];
+    const start = s0 > from ? s0 : from;
+    const end = e0 < to ? e0 : to;
     if (end <= start) continue;
-    const person = by ? by.personOf!(c.ident) : personOf(groups, c.ident);
+    const person = by ? by.personOf!(rIdent[i]) : personOf(groups, rIdent[i]);
     if (skip && skip(person)) continue;
     cs[i] = start;
     ce[i] = end;
@@ -178,34 +192,43 @@ export function mergePieces(records: readonly Candidate[], from: number, to: num
     const person = gp[g];
     if (count[g] === 1) {
       const i = first[g];
-      out.push(newPiece(records[i], person, cs[i], ce[i]));
+      out.push(newPiece(cols, i, person, cs[i], ce[i]));
       continue;
     }
     raw ??= [];
     raw.length = 0;
     for (let i = first[g]; i >= 0; i = next[i]) raw.push(i);
-    raw.sort((i, j) => {
-      const x = records[i];
-      const y = records[j];
-      return x.place - y.place || subOrder(x.sub, y.sub)
-        || cs[i] - cs[j] || ce[i] - ce[j] || x.ident - y.ident || x.start - y.start || x.end - y.end || x.flags - y.flags;
-    });
-    let prev: Candidate | undefined;
+    const k = raw.length;
+    if (k <= 16) {
+      // A person has a handful of records here: an insertion sort with the order inlined beats a sort call.
+      for (let a = 1; a < k; a++) {
+        const x = raw[a];
+        let b = a - 1;
+        while (b >= 0 && recordOrder(cols, cs, ce, raw[b], x) > 0) {
+          raw[b + 1] = raw[b];
+          b--;
+        }
+        raw[b + 1] = x;
+      }
+    } else {
+      raw.sort((i, j) => recordOrder(cols, cs, ce, i, j));
+    }
+    let prev = -1;
     let last: Piece | undefined;
-    for (const i of raw) {
-      const r = records[i];
+    for (let r = 0; r < k; r++) {
+      const i = raw[r];
       // The same stored record read twice (it overlapped two query windows) counts once.
-      const same = prev !== undefined && prev.ident === r.ident && prev.start === r.start && prev.end === r.end && prev.place === r.place
-        && prev.flags === r.flags && subOrder(prev.sub, r.sub) === 0;
-      prev = r;
+      const same = prev >= 0 && rIdent[prev] === rIdent[i] && rStart[prev] === rStart[i] && rEnd[prev] === rEnd[i] && rPlace[prev] === rPlace[i]
+        && rFlags[prev] === rFlags[i] && subOrder(rSub[prev], rSub[i]) === 0;
+      prev = i;
       if (same) continue;
-      if (last && last.place === r.place && subOrder(last.sub, r.sub) === 0 && cs[i] <= last.end) {
+      if (last && last.place === rPlace[i] && subOrder(last.sub, rSub[i]) === 0 && cs[i] <= last.end) {
         if (ce[i] > last.end) last.end = ce[i];
-        last.flags |= r.flags;
-        last.dateOnly ||= (r.flags & FLAG_DATE_ONLY) !== 0;
+        last.flags |= rFlags[i];
+        last.dateOnly ||= (rFlags[i] & FLAG_DATE_ONLY) !== 0;
         last.records += 1;
       } else {
-        last = newPiece(r, person, cs[i], ce[i]);
+        last = newPiece(cols, i, person, cs[i], ce[i]);
         out.push(last);
       }
     }

@@ -27,6 +27,74 @@ export interface Candidate {
   flags: number;
 }
 
+/**
+ * Presences in columns: the one shape the rule work reads, whatever source they came from. A source
+ * that can write here directly (the in-memory index) makes no object per presence; the others' arrays
+ * are copied in (`pushAll`). Either way the shared code after it sees a single shape, so it stays
+ * compiled for one shape when several sources run in one process.
+ */
+export class CandidateColumns {
+  length = 0;
+  ident = new Float64Array(256);
+  place = new Float64Array(256);
+  start = new Float64Array(256);
+  end = new Float64Array(256);
+  flags = new Int32Array(256);
+  /** Seat or room per presence (shared objects, see `SubTable`). */
+  sub: (SubInfo | null)[] = [];
+  placeKind: PlaceKind[] = [];
+
+  /** Empties the columns, keeping their room. */
+  clear(): this {
+    this.length = 0;
+    return this;
+  }
+
+  push(ident: number, place: number, placeKind: PlaceKind, start: number, end: number, sub: SubInfo | null, flags: number): void {
+    const i = this.length;
+    if (i === this.ident.length) this.grow();
+    this.ident[i] = ident;
+    this.place[i] = place;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.flags[i] = flags;
+    this.sub[i] = sub;
+    this.placeKind[i] = placeKind;
+    this.length = i + 1;
+  }
+
+  pushAll(cs: readonly Candidate[]): this {
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      this.push(c.ident, c.place, c.placeKind, c.start, c.end, c.sub, c.flags);
+    }
+    return this;
+  }
+
+  /** The presences as objects (for tests and the array form of a source). */
+  toArray(): Candidate[] {
+    const out: Candidate[] = [];
+    for (let i = 0; i < this.length; i++) {
+      out.push({ ident: this.ident[i], place: this.place[i], placeKind: this.placeKind[i], start: this.start[i], end: this.end[i], sub: this.sub[i], flags: this.flags[i] });
+    }
+    return out;
+  }
+
+  private grow(): void {
+    const m = this.ident.length * 2;
+    const more = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(m);
+      b.set(a);
+      return b;
+    };
+    this.ident = more(this.ident, (n) => new Float64Array(n));
+    this.place = more(this.place, (n) => new Float64Array(n));
+    this.start = more(this.start, (n) => new Float64Array(n));
+    this.end = more(this.end, (n) => new Float64Array(n));
+    this.flags = more(this.flags, (n) => new Int32Array(n));
+  }
+}
+
 /** Presences at one place overlapping [from, to). */
 export interface PlaceWindow {
   place: number;
@@ -61,6 +129,13 @@ export interface CandidateSource {
    * a read whose window is empty gets an empty answer. A store that pays per query implements it.
    */
   firstDegreeMany?(reads: readonly { idents: readonly number[]; from: number; to: number }[]): Promise<FirstDegreeRead[]>;
+  /**
+   * Optional, for a source that answers at once in this process (the in-memory index): `presencesOf`
+   * written into `out` (after what it holds) without an object per presence. When present the tracer uses it.
+   */
+  presencesOfInto?(idents: readonly number[], from: number, to: number, out: CandidateColumns): void;
+  /** Optional: `presencesAt` written into `out`, as `presencesOfInto`. */
+  presencesAtInto?(queries: readonly PlaceWindow[], out: CandidateColumns): void;
 }
 
 /** Names of dictionary ids, for the output. The presence store satisfies it. */

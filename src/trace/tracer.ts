@@ -6,7 +6,7 @@
 import { canGiveClose, loadRuleSet, type RuleSet } from '../domain/contact-rules.ts';
 import { parseIdKey } from '../domain/formats.ts';
 import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, type PairHit, type Piece } from './assemble.ts';
-import type { CandidateSource, IdentityGroups, PlaceWindow, TraceDictionary } from './candidate-source.ts';
+import { CandidateColumns, type CandidateSource, type IdentityGroups, type PlaceWindow, type TraceDictionary } from './candidate-source.ts';
 import type { TraceRequest, TraceResult, TraceService } from './types.ts';
 import { resolveWindow, TraceRequestError } from './window.ts';
 
@@ -23,6 +23,30 @@ export interface TracerDeps {
 
 function windows(pieces: readonly Piece[]): PlaceWindow[] {
   return pieces.map((p) => ({ place: p.place, placeKind: p.placeKind, from: p.start, to: p.end }));
+}
+
+/**
+ * Columns a source that answers in this process (the index) writes its reads into: each is filled
+ * and merged in one synchronous step, so concurrent traces never see each other's rows.
+ */
+const readColumns = new CandidateColumns();
+
+/** A person's presences in [from, to), merged into pieces. */
+async function piecesOf(source: CandidateSource, idents: readonly number[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Promise<Piece[]> {
+  if (source.presencesOfInto) {
+    source.presencesOfInto(idents, from, to, readColumns.clear());
+    return mergePieces(readColumns, from, to, groups, skip);
+  }
+  return mergePieces(await source.presencesOf(idents, from, to), from, to, groups, skip);
+}
+
+/** The presences overlapping these pieces at their places, merged into pieces within [from, to). */
+async function piecesAt(source: CandidateSource, at: readonly Piece[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Promise<Piece[]> {
+  if (source.presencesAtInto) {
+    source.presencesAtInto(windows(at), readColumns.clear());
+    return mergePieces(readColumns, from, to, groups, skip);
+  }
+  return mergePieces(await source.presencesAt(windows(at)), from, to, groups, skip);
 }
 
 /** Runs traces over one candidate source. */
@@ -62,8 +86,8 @@ export class Tracer implements TraceService {
       trajectory = mergePieces(read.trajectory, w.from, w.to, groups);
       contactPieces = mergePieces(read.candidates, w.from, w.to, groups, isCase);
     } else {
-      trajectory = mergePieces(await source.presencesOf(caseIdents, w.from, w.to), w.from, w.to, groups);
-      contactPieces = mergePieces(await source.presencesAt(windows(trajectory)), w.from, w.to, groups, isCase);
+      trajectory = await piecesOf(source, caseIdents, w.from, w.to, groups);
+      contactPieces = await piecesAt(source, trajectory, w.from, w.to, groups, isCase);
     }
     const first = pairHits(rules, trajectory, contactPieces);
 
@@ -88,11 +112,11 @@ export class Tracer implements TraceService {
           if (!theirs.length) continue;
           met = mergePieces(batched[i].candidates, from, to, groups, alreadyContact);
         } else {
-          theirs = mergePieces(await source.presencesOf(groups.groupOf(contact), from, to), from, to, groups);
+          theirs = await piecesOf(source, groups.groupOf(contact), from, to, groups);
           if (!theirs.length) continue;
           // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
           const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
-          met = mergePieces(await source.presencesAt(windows(closeCapable)), from, to, groups, alreadyContact);
+          met = await piecesAt(source, closeCapable, from, to, groups, alreadyContact);
         }
         for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
           let vias = second.get(person);

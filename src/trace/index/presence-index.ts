@@ -10,7 +10,7 @@
 import { PLACE_KINDS, type PlaceKind } from '../../domain/formats.ts';
 import type { SubInfo } from '../../domain/contact-rules.ts';
 import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
-import type { Candidate } from '../candidate-source.ts';
+import { CandidateColumns, type Candidate } from '../candidate-source.ts';
 
 /** Growable typed column. */
 class Column<T extends Uint32Array | Uint8Array> {
@@ -494,12 +494,13 @@ export class PresenceIndex {
     this.merges++;
   }
 
-  private candidate(place: number, ident: number, start: number, end: number, sub: number, flags: number): Candidate {
-    return { ident, place, placeKind: this.placeKind(place), start, end, sub: this.subs[sub] ?? null, flags };
-  }
-
   /** Appends to `out` the presences at `place` whose [start, end) overlaps [from, to). */
   collectAt(place: number, from: number, to: number, out: Candidate[]): void {
+    for (const c of this.collectAtInto(place, from, to, new CandidateColumns()).toArray()) out.push(c);
+  }
+
+  /** `collectAt` into columns: no object per presence. */
+  collectAtInto(place: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
     const s = this.sorted;
     if (place + 1 < s.placeOffsets.length) {
       const a = s.placeOffsets[place];
@@ -511,8 +512,9 @@ export class PresenceIndex {
         // Every row here is at this one place: its kind is looked up once, not per row.
         const placeKind = this.placeKind(place);
         const { ident, start, end, sub, flags } = s;
+        const subs = this.subs;
         for (let j = lo; j < hi; j++) {
-          if (end[j] > from) out.push({ ident: ident[j], place, placeKind, start: start[j], end: end[j], sub: this.subs[sub[j]] ?? null, flags: flags[j] });
+          if (end[j] > from) out.push(ident[j], place, placeKind, start[j], end[j], subs[sub[j]] ?? null, flags[j]);
         }
       }
     }
@@ -521,14 +523,20 @@ export class PresenceIndex {
       const t = this.tail;
       for (let r = byPlace.head(place); r >= 0; r = byPlace.before(r)) {
         if (t.start.data[r] < to && t.end.data[r] > from) {
-          out.push(this.candidate(place, t.ident.data[r], t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
+          out.push(t.ident.data[r], place, this.placeKind(place), t.start.data[r], t.end.data[r], this.subs[t.sub.data[r]] ?? null, t.flags.data[r]);
         }
       }
     }
+    return out;
   }
 
   /** Appends to `out` the presences of `ident` overlapping [from, to), in start order within each part. */
   collectOf(ident: number, from: number, to: number, out: Candidate[]): void {
+    for (const c of this.collectOfInto(ident, from, to, new CandidateColumns()).toArray()) out.push(c);
+  }
+
+  /** `collectOf` into columns: no object per presence. */
+  collectOfInto(ident: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
     const s = this.sorted;
     if (ident + 1 < s.identOffsets.length) {
       const a = s.identOffsets[ident];
@@ -545,7 +553,10 @@ export class PresenceIndex {
       for (let k = lo; k < b; k++) {
         const j = s.postings[k];
         if (s.start[j] >= to) break;
-        if (s.end[j] > from) out.push(this.candidate(this.placeOfRow(j), ident, s.start[j], s.end[j], s.sub[j], s.flags[j]));
+        if (s.end[j] > from) {
+          const place = this.placeOfRow(j);
+          out.push(ident, place, this.placeKind(place), s.start[j], s.end[j], this.subs[s.sub[j]] ?? null, s.flags[j]);
+        }
       }
     }
     const byIdent = this.tailByIdent;
@@ -553,10 +564,12 @@ export class PresenceIndex {
       const t = this.tail;
       for (let r = byIdent.head(ident); r >= 0; r = byIdent.before(r)) {
         if (t.start.data[r] < to && t.end.data[r] > from) {
-          out.push(this.candidate(t.place.data[r], ident, t.start.data[r], t.end.data[r], t.sub.data[r], t.flags.data[r]));
+          const place = t.place.data[r];
+          out.push(ident, place, this.placeKind(place), t.start.data[r], t.end.data[r], this.subs[t.sub.data[r]] ?? null, t.flags.data[r]);
         }
       }
     }
+    return out;
   }
 
   /** The place of a sorted row: binary search in the place offsets (rows carry no place column). */
