@@ -245,6 +245,8 @@ export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: re
     else byPlace.set(s.place, [s]);
   }
   const hits = new Map<number, PairHit[]>();
+  let listPerson = NaN;
+  let list: PairHit[] | undefined;
   // The rule of a place kind, looked up once per run of pieces of the same kind.
   let kind: PlaceKind | undefined;
   let rule: KindRule | undefined;
@@ -260,9 +262,13 @@ export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: re
       }
       const verdict = evaluateWith(rule, s, c);
       if (!verdict || (keep !== undefined && !keep(verdict))) continue;
-      const l = hits.get(c.person);
-      if (l) l.push({ source: s, contact: c, verdict });
-      else hits.set(c.person, [{ source: s, contact: c, verdict }]);
+      // A person's pieces mostly come one after another (mergePieces gives them per person): their list is kept at hand.
+      if (c.person !== listPerson) {
+        listPerson = c.person;
+        list = hits.get(listPerson);
+        if (!list) hits.set(listPerson, (list = []));
+      }
+      list!.push({ source: s, contact: c, verdict });
     }
   }
   return hits;
