@@ -59,7 +59,7 @@ const MAX_EVIDENCE_PAIRS = 8;
 
 /** Turns a trace's contacts into the loop's contact inputs. */
 export function contactsFromTrace(result: TraceResult): ContactInput[] {
-  const idsByKey = new Map<string, string[]>();
+  const idsByKey = new Map<string, readonly string[]>();
   for (const c of result.contacts) idsByKey.set(c.key, c.ids);
   return result.contacts
     .filter((c) => c.ids.length > 0)

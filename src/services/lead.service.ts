@@ -17,11 +17,11 @@ import { NotFoundError, type JurisdictionService } from './jurisdiction.service.
 
 /** A contact to record against a case: from a trace, or named in feedback. */
 export interface ContactInput {
-  ids: string[];
+  ids: readonly string[];
   degree: 1 | 2;
   category: ContactCategory;
   /** For degree 2: the identifiers of the close contact it came through. */
-  viaIds?: string[];
+  viaIds?: readonly string[];
   /** 0–100. */
   risk: number;
   evidence: unknown;

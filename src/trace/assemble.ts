@@ -489,8 +489,13 @@ export function keyCodes(key: string): number[] {
 }
 
 export function compareCodes(a: readonly number[], b: readonly number[]): number {
+  return compareCodesFrom(a, b, 0);
+}
+
+/** `compareCodes` for lists known to be equal before `from`. */
+function compareCodesFrom(a: readonly number[], b: readonly number[], from: number): number {
   const n = a.length < b.length ? a.length : b.length;
-  for (let k = 0; k < n; k++) {
+  for (let k = from; k < n; k++) {
     const x = a[k];
     const y = b[k];
     if (x !== y) return x < y ? -1 : 1;
@@ -602,7 +607,7 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
   return buildResult(input, persons, places, fetched);
 }
 
-/** The key and identifiers of a person (shared: callers copy the list). */
+/** The key and identifiers of a person (the list is shared and frozen). */
 function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary, persons: ById<NamedPerson>, fetched: Fetched | undefined): NamedPerson {
   const hit = persons.get(p);
   if (hit) return hit;
@@ -619,7 +624,8 @@ function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary,
   // Most people have one identifier: nothing to order.
   if (ids.length > 1) ids.sort(compareIdKeys);
   const key = ids[0] ?? '';
-  const who: NamedPerson = { key, ids, codes: keyCodes(key) };
+  // Frozen: the same list is handed to every result naming this person.
+  const who: NamedPerson = { key, ids: Object.freeze(ids), codes: keyCodes(key) };
   // Only names all at hand are kept across traces; the others only for this result.
   if (allKnown) persons.set(p, who);
   return who;
@@ -717,7 +723,7 @@ function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ByI
       lowConfidence: exposures > 0 && allLow, exposures,
     });
     const out: TraceContact = {
-      key: who.key, ids: who.ids.slice(), degree: c.degree, category: c.category,
+      key: who.key, ids: who.ids, degree: c.degree, category: c.category,
       firstExposure: isoSeconds(first),
       evidence, risk,
     };
@@ -733,7 +739,7 @@ function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ByI
   for (const c of sortedContacts) summary[c.category]++;
   const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);
   const cp = input.casePerson >= 0 ? person(input.casePerson) : undefined;
-  const casePerson = cp ? { key: cp.key, ids: cp.ids.slice() } : { key: input.requestedId, ids: [input.requestedId] };
+  const casePerson = cp ? { key: cp.key, ids: cp.ids } : { key: input.requestedId, ids: [input.requestedId] };
   summary.elapsedMs = Math.round((performance.now() - input.startedMs) * 100) / 100;
   return { person: casePerson, window: input.window, rules: { name: rules.name, version: rules.version }, trajectory, contacts: sortedContacts, summary };
 }
@@ -745,6 +751,8 @@ function compareContacts(a: TraceContact, b: TraceContact): number {
 
 /** Numbers of `sortByOrder`: (degree, category) × score 0–100. */
 const ORDER_SLOTS = 8 * 101 + 1;
+/** Per contact, the first key number its run does not share (`sortByOrder`), reused. */
+let lead = new Float64Array(256);
 /** Run bounds of `sortByOrder`, reused (it runs synchronously). */
 const orderCounts = new Int32Array(ORDER_SLOTS + 1);
 
@@ -762,12 +770,29 @@ function sortByOrder(contacts: TraceContact[], order: readonly number[], codes: 
   // Contact numbers in (degree, category, score) order.
   const idx = new Array<number>(n);
   for (let i = 0; i < n; i++) idx[at[order[i]]++] = i;
-  // After the pass, at[k] is the end of run k; runs of two or more are ordered by key.
-  const byKey = (i: number, j: number): number => compareCodes(codes[i], codes[j]);
+  // After the pass, at[k] is the end of run k; runs of two or more are ordered by key. Keys of one run
+  // mostly share a long start (the same kind, the same region): the numbers they all share are skipped,
+  // and the first one after (`lead`, -1 past the end: a prefix comes first) decides most comparisons.
+  if (lead.length < n) lead = new Float64Array(Math.max(n, 2 * lead.length));
+  const ld = lead;
+  let shared = 0;
+  const byKey = (i: number, j: number): number => ld[i] - ld[j] || compareCodesFrom(codes[i], codes[j], shared + 1);
   let begin = 0;
   for (let k = 0; k < slots && begin < n; k++) {
     const end = at[k];
     if (end - begin > 1) {
+      const c0 = codes[idx[begin]];
+      shared = c0.length;
+      for (let r = begin + 1; r < end && shared > 0; r++) {
+        const c = codes[idx[r]];
+        let m = 0;
+        while (m < shared && m < c.length && c[m] === c0[m]) m++;
+        shared = m;
+      }
+      for (let r = begin; r < end; r++) {
+        const c = codes[idx[r]];
+        ld[idx[r]] = shared < c.length ? c[shared] : -1;
+      }
       const run = idx.slice(begin, end).sort(byKey);
       for (let i = 0; i < run.length; i++) idx[begin + i] = run[i];
     }

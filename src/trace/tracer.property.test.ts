@@ -64,8 +64,32 @@ describe('tracer over the index = brute-force reference', () => {
         const got = await sut.trace(req);
         const want = await f.reference(req);
         expect({ ...got, summary: { ...got.summary, elapsedMs: 0 } }).toEqual({ ...want, summary: { ...want.summary, elapsedMs: 0 } });
+        expect(got.contacts.map((c) => c.key)).toEqual(plainOrder(got.contacts).map((c) => c.key));
       }),
       { numRuns: 300 },
     );
   });
+
+  it('lists contacts in the documented order when many keys share a long start', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.string({ unit: fc.constantFrom('0', '1', '9', 'X'), maxLength: 6 }), fc.nat(5), fc.integer({ min: 1, max: 40 })), { minLength: 2, maxLength: 120 }), async (people) => {
+        const f = new TraceFixture();
+        f.add('id_card:case', 'venue:V', BASE, BASE + 4 * 3600);
+        // Keys with a long shared start and short tails (one a prefix of another), on the same or different stays.
+        for (const [i, [tail, kind, minutes]] of people.entries()) {
+          const key = kind === 5 ? `phone:138${tail}` : `id_card:33010219900101${tail}`;
+          f.add(key, 'venue:V', BASE + i * 60, BASE + i * 60 + minutes * 60);
+        }
+        const got = await f.tracer(f.index(f.rows.length)).trace({ id: 'id_card:case', onset: '2020-01-21', degree: 1, rules: 'v8', now: (BASE + 5 * 86400) * 1000 });
+        expect(got.contacts.map((c) => c.key)).toEqual(plainOrder(got.contacts).map((c) => c.key));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
+
+/** Degree, category (close, secondary, companion, general), risk (highest first), then key in code-unit order. */
+function plainOrder<T extends { degree: number; category: string; risk: { score: number }; key: string }>(contacts: readonly T[]): T[] {
+  const rank: Record<string, number> = { close: 0, secondary: 1, companion: 2, general: 3 };
+  return [...contacts].sort((a, b) => a.degree - b.degree || rank[a.category] - rank[b.category] || b.risk.score - a.risk.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

@@ -88,8 +88,8 @@ export interface ContactEvidence {
 export interface TracedPerson {
   /** Stable person key, as identity resolution gives it: the first identifier in kind order (the ID card when known). */
   key: string;
-  /** All identifiers, `kind:value`, in kind order (ID cards first), then by value. */
-  ids: string[];
+  /** All identifiers, `kind:value`, in kind order (ID cards first), then by value. Shared between results (frozen): copy to change. */
+  ids: readonly string[];
 }
 
 /** One contact of the case. */
