@@ -92,7 +92,20 @@ const SLOT_PERSON_MAX = 0x7fffffff;
 
 function newPiece(c: CandidateColumns, i: number, person: number, start: number, end: number): Piece {
   const flags = c.flags[i];
-  return { person, place: c.place[i], placeKind: c.placeKind[i], sub: c.sub[i], start, end, flags, dateOnly: (flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined };
+  return {
+    person: small(person), place: small(c.place[i]), placeKind: c.placeKind[i], sub: c.sub[i], start: small(start), end: small(end),
+    flags, dateOnly: (flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined,
+  };
+}
+
+/**
+ * A whole number that fits 32 bits as a small integer, anything else unchanged. Values read from a
+ * Float64Array are doubles: stored as they are, every piece's fields would be boxed numbers (four
+ * more allocations per piece, and slower reads); as small integers they are stored in place.
+ */
+function small(x: number): number {
+  const i = x | 0;
+  return i === x ? i : x;
 }
 
 /** The order of records within a person's group: place, seat or room, clipped interval, then the rest, so duplicates are adjacent. */
@@ -223,7 +236,7 @@ export function mergePieces(records: readonly Candidate[] | CandidateColumns, fr
       prev = i;
       if (same) continue;
       if (last && last.place === rPlace[i] && subOrder(last.sub, rSub[i]) === 0 && cs[i] <= last.end) {
-        if (ce[i] > last.end) last.end = ce[i];
+        if (ce[i] > last.end) last.end = small(ce[i]);
         last.flags |= rFlags[i];
         last.dateOnly ||= (rFlags[i] & FLAG_DATE_ONLY) !== 0;
         last.records += 1;
