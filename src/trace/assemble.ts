@@ -263,8 +263,14 @@ export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: re
   // The rule of a place kind, looked up once per run of pieces of the same kind.
   let kind: PlaceKind | undefined;
   let rule: KindRule | undefined;
+  // A person's pieces come in place order: the sources at a place are looked up once per run of it.
+  let herePlace = NaN;
+  let here: Piece[] | undefined;
   for (const c of contacts) {
-    const here = byPlace.get(c.place);
+    if (c.place !== herePlace) {
+      herePlace = c.place;
+      here = byPlace.get(herePlace);
+    }
     if (!here) continue;
     for (const s of here) {
       // Most pairs at a place do not overlap at all: reject them before building a verdict.
@@ -749,7 +755,14 @@ function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ByI
   }
   const sortedContacts = plainScores ? sortByOrder(contacts, order, codes) : contacts.sort(compareContacts);
   const summary = { close: 0, secondary: 0, companion: 0, general: 0, elapsedMs: 0 };
-  for (const c of sortedContacts) summary[c.category]++;
+  // Counted by name, not `summary[c.category]++`: a property looked up by a value is a slow path of its own.
+  for (const c of sortedContacts) {
+    const k = c.category;
+    if (k === 'close') summary.close++;
+    else if (k === 'secondary') summary.secondary++;
+    else if (k === 'companion') summary.companion++;
+    else summary.general++;
+  }
   const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);
   const cp = input.casePerson >= 0 ? person(input.casePerson) : undefined;
   const casePerson = cp ? { key: cp.key, ids: cp.ids } : { key: input.requestedId, ids: [input.requestedId] };
@@ -788,14 +801,12 @@ function sortByOrder(contacts: TraceContact[], order: readonly number[], codes: 
   // and the first one after (`lead`, -1 past the end: a prefix comes first) decides most comparisons.
   if (lead.length < n) lead = new Float64Array(Math.max(n, 2 * lead.length));
   const ld = lead;
-  let shared = 0;
-  const byKey = (i: number, j: number): number => ld[i] - ld[j] || compareCodesFrom(codes[i], codes[j], shared + 1);
   let begin = 0;
   for (let k = 0; k < slots && begin < n; k++) {
     const end = at[k];
     if (end - begin > 1) {
       const c0 = codes[idx[begin]];
-      shared = c0.length;
+      let shared = c0.length;
       for (let r = begin + 1; r < end && shared > 0; r++) {
         const c = codes[idx[r]];
         let m = 0;
@@ -806,14 +817,58 @@ function sortByOrder(contacts: TraceContact[], order: readonly number[], codes: 
         const c = codes[idx[r]];
         ld[idx[r]] = shared < c.length ? c[shared] : -1;
       }
-      const run = idx.slice(begin, end).sort(byKey);
-      for (let i = 0; i < run.length; i++) idx[begin + i] = run[i];
+      sortRun(idx, begin, end - 1, ld, codes, shared + 1);
     }
     begin = end;
   }
   const out = new Array<TraceContact>(n);
   for (let i = 0; i < n; i++) out[i] = contacts[idx[i]];
   return out;
+}
+
+/** `idx[lo..hi]` (inclusive) by `lead`, then by key numbers from `from` on: a quicksort with the order inlined. */
+function sortRun(idx: number[], lo: number, hi: number, ld: Float64Array, codes: readonly (readonly number[])[], from: number): void {
+  while (hi - lo > 16) {
+    // Median of three as the pivot, left at idx[hi].
+    const mid = (lo + hi) >>> 1;
+    if (runOrder(idx[mid], idx[lo], ld, codes, from) < 0) swap(idx, mid, lo);
+    if (runOrder(idx[hi], idx[lo], ld, codes, from) < 0) swap(idx, hi, lo);
+    if (runOrder(idx[mid], idx[hi], ld, codes, from) < 0) swap(idx, mid, hi);
+    const pivot = idx[hi];
+    let store = lo;
+    for (let k = lo; k < hi; k++) {
+      if (runOrder(idx[k], pivot, ld, codes, from) < 0) swap(idx, k, store++);
+    }
+    swap(idx, store, hi);
+    // The smaller side by recursion, the larger by the loop: the stack stays shallow.
+    if (store - lo < hi - store) {
+      sortRun(idx, lo, store - 1, ld, codes, from);
+      lo = store + 1;
+    } else {
+      sortRun(idx, store + 1, hi, ld, codes, from);
+      hi = store - 1;
+    }
+  }
+  for (let a = lo + 1; a <= hi; a++) {
+    const x = idx[a];
+    let b = a - 1;
+    while (b >= lo && runOrder(idx[b], x, ld, codes, from) > 0) {
+      idx[b + 1] = idx[b];
+      b--;
+    }
+    idx[b + 1] = x;
+  }
+}
+
+function runOrder(i: number, j: number, ld: Float64Array, codes: readonly (readonly number[])[], from: number): number {
+  const d = ld[i] - ld[j];
+  return d !== 0 ? d : compareCodesFrom(codes[i], codes[j], from);
+}
+
+function swap(a: number[], i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 /**
