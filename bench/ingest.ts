@@ -5,12 +5,13 @@
  * DuckDB load of the same files (typed read_csv into a table, no checks) as the floor to compare with.
  *
  *   node bin/run-ts.js bench/ingest.ts --people 50000 --days 14 [--seed 1] [--threads N] [--again] [--engine auto|sql|both]
- *     [--batch-rows N] [--worker on|off] [--commit-rows N]
+ *     [--batch-rows N] [--worker auto|on|off] [--commit-rows N]
  *
  * `--engine`: `auto` (default) lets the service pick (the fast CSV engine for presence CSVs), `sql`
  * forces the SQL engine, `both` runs the SQL engine and then the fast one on fresh stores and checks
  * they agree on every count. `--worker on` has the fast engine parse files of 4 MiB and more in a
- * worker thread while the main thread commits (off by default).
+ * worker thread while the main thread commits, `off` parses them in the main thread; `auto` (default)
+ * keeps the engine's own choice (the worker where the machine has two cores or more, free enough).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -174,13 +175,16 @@ if (isMain) {
       again: { type: 'boolean', default: false },
       engine: { type: 'string', default: 'auto' },
       'batch-rows': { type: 'string' },
-      worker: { type: 'string', default: 'off' },
+      worker: { type: 'string', default: 'auto' },
       'commit-rows': { type: 'string' },
     },
   });
-  // `--worker on` parses presence files of 4 MiB and more in a worker thread (off by default in the engine).
-  if (values.worker === 'on') fastIngestSettings.workerMinBytes = 4 << 20;
-  else if (values.worker !== 'off') throw new Error(`--worker must be on or off, not ${values.worker}`);
+  // `--worker on` parses presence files of 4 MiB and more in a worker thread whatever the machine's load,
+  // `off` parses every file in the main thread, `auto` keeps the engine's choice (a worker where the
+  // machine has two cores or more and other processes leave them free enough).
+  if (values.worker === 'on') Object.assign(fastIngestSettings, { workerMinBytes: 4 << 20, workerFreeCores: 0 });
+  else if (values.worker === 'off') fastIngestSettings.workerMinBytes = Number.POSITIVE_INFINITY;
+  else if (values.worker !== 'auto') throw new Error(`--worker must be auto, on or off, not ${values.worker}`);
   // `--commit-rows N`: rows per committed batch of the fast engine (it stores one while parsing the next).
   if (values['commit-rows']) fastIngestSettings.commitRows = fastIngestSettings.workerCommitRows = Number(values['commit-rows']);
   const engineArg = values.engine;

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { DictionaryDelta, EncodedInsertResult, EncodedPresenceBatch, EncodedPresenceLoader, SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
-import { DictionarySnapshot, ingestPresencesCsv, type WorkerMessage, type WorkerStart } from './fast-presences.ts';
+import { DictionarySnapshot, ingestPresencesCsv, recycleBatchColumns, type BatchColumnArrays, type WorkerMessage, type WorkerStart } from './fast-presences.ts';
 
 const port = parentPort!;
 let seq = 0;
@@ -45,7 +45,11 @@ const loader: EncodedPresenceLoader = {
       flags: b.flags, lat: b.lat, lon: b.lon, fresh: b.fresh,
     };
     const transfer = [b.ident, b.place, b.start, b.end, b.sub, b.source, b.flags, b.lat, b.lon].map((a) => a.buffer as ArrayBuffer);
-    return call<EncodedInsertResult>('commit', [batch, options?.checkpoint ?? true], transfer);
+    // The reply brings the columns back (the main thread is done with them) for the next batches.
+    return call<EncodedInsertResult & { columns?: BatchColumnArrays }>('commit', [batch, options?.checkpoint ?? true], transfer).then(({ columns, ...res }) => {
+      if (columns) recycleBatchColumns(columns);
+      return res;
+    });
   },
   recordBatch: (b) => call('record', b),
 };

@@ -177,6 +177,14 @@ function handWritten(): string[] {
     '""', // one empty quoted field
     '"   "', // one quoted field of spaces
     'phone,29,venue,V1,2020-01-25T14:05:00+08:00,,sub\u0001x,,,', // U+0001
+    ok('23k', '210:-01-25T14:05:00Z'), // a non-digit in the year: not read as some other year
+    ok('23l', '30:0-01-25'),
+    ok('23m', '2020-0:-25T14:05:00Z'),
+    ok('23n', '2020-01-2:T14:05:00Z'),
+    ok('23o', '2020-01-25T1:05:00Z'),
+    ok('23p', '2020-01-25T14:0::00Z'),
+    ok('23q', '2020-01-25T14:05:0:Z'),
+    ok('23r', '2020-01-25T14:05:00+0::00'),
   ];
 }
 
@@ -186,7 +194,7 @@ describe.each([
   ['parsing in this thread, committing small batches', Number.POSITIVE_INFINITY, settings.workerCommitRows, 29],
   ['parsing in a worker thread, committing small batches', 0, 37, settings.commitRows],
 ])('fast CSV engine, %s: the same outcome as the SQL engine', (_name, workerMinBytes, workerCommitRows, commitRows) => {
-  beforeEach(() => Object.assign(fastIngestSettings, { workerMinBytes, workerCommitRows, commitRows }));
+  beforeEach(() => Object.assign(fastIngestSettings, { workerMinBytes, workerFreeCores: 0, workerCommitRows, commitRows }));
   afterEach(() => Object.assign(fastIngestSettings, settings));
 
   it('on every kind of bad input, line by line (LF)', async () => {
@@ -250,6 +258,27 @@ describe.each([
     expect(empty.summaries.map((x) => x.rowsRead)).toEqual([0, 1]);
   });
 
+  it('over many read chunks: multi-byte text, quotes, bad bytes and repeats spread across chunk ends', async () => {
+    // Lines of every length around the engine's read size (2 MiB), so chunk ends fall inside multi-byte
+    // characters, quoted fields and lines; a few bad lines far apart, so most stretches of lines are clean.
+    const parts: Buffer[] = [Buffer.from(`${HEADER}\n`)];
+    let bytes = 0;
+    for (let i = 0; bytes < 5_000_000; i++) {
+      const pad = '座'.repeat(i % 37);
+      let l: Buffer;
+      if (i % 9973 === 500) l = Buffer.concat([Buffer.from(`phone,u${i},venue,V`), Buffer.from([0xc3, 0x28]), Buffer.from(',2020-01-25T14:05:00+08:00,,,,,\n')]);
+      else if (i % 7919 === 300) l = Buffer.from(`phone,n${i},venue,V1,2020-01-25T14:05:00+08:00,,a\u0000b,,,\n`);
+      else if (i % 101 === 7) l = Buffer.from(`phone,q${i % 500},venue,"V${i % 13}, ${pad}",2020-01-2${i % 7}T1${i % 10}:0${i % 6}:00+08:00,,,,,"feed"\n`);
+      else if (i % 1000 === 999) l = parts[parts.length - 1]; // an exact repeat of the line before
+      else l = Buffer.from(`${i % 3 ? 'phone' : 'card'},p${i % 2000},${i % 5 ? 'venue' : 'cell'},${pad}V${i % 211},2020-0${1 + (i % 3)}-1${i % 10}T0${i % 10}:${10 + (i % 50)}:00+08:00,,${i % 4 ? '' : `s${i % 3}`},,,feed${i % 2}\n`);
+      parts.push(l);
+      bytes += l.length;
+    }
+    const out = await expectSame([write('chunks.csv', Buffer.concat(parts))]);
+    expect(out.summaries[0].rejected).toBeGreaterThanOrEqual(4);
+    expect(out.summaries[0].duplicates).toBeGreaterThan(0);
+  });
+
   it('in small batches, with repeats across batches and a second file over the first', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 400; i++) lines.push(`phone,p${i % 50},venue,V${i % 7},2020-01-2${i % 5}T1${i % 10}:00:00+08:00,,s${i % 3},,,feed${i % 2}`);
@@ -271,11 +300,36 @@ describe.each([
   });
 });
 
+describe('fast CSV engine, choosing the thread that parses', () => {
+  afterEach(() => Object.assign(fastIngestSettings, settings));
+
+  it('parses large files in a worker by default where the machine has two cores or more', () => {
+    expect(settings.workerMinBytes).toBe(os.availableParallelism() >= 2 ? 4 << 20 : Number.POSITIVE_INFINITY);
+    expect(settings.workerFreeCores).toBeGreaterThan(0);
+  });
+
+  it('parses a large file here when other work leaves too few cores free, in a worker when told to whatever the load: the same outcome', async () => {
+    const lines = [HEADER];
+    for (let i = 0; i < 300; i++) lines.push(ok(`c${i % 40}`, `2020-01-2${i % 7}T1${i % 10}:00:00+08:00`));
+    const file = write('choice.csv', lines.join('\n'));
+    const runs = fastIngestStats.workerRuns;
+    Object.assign(fastIngestSettings, { workerMinBytes: 1, workerFreeCores: os.availableParallelism() + 1 });
+    const here = await run('auto', [file]);
+    expect(fastIngestStats.workerRuns).toBe(runs);
+    Object.assign(fastIngestSettings, { workerFreeCores: 0 });
+    const worker = await run('auto', [file]);
+    expect(fastIngestStats.workerRuns).toBe(runs + 1);
+    expect(worker.summaries).toEqual(here.summaries);
+    expect(worker.presences).toEqual(here.presences);
+    expect(worker.batches).toEqual(here.batches);
+  });
+});
+
 describe('fast CSV engine and the store', () => {
   afterEach(() => Object.assign(fastIngestSettings, settings));
 
   it('records the whole file\'s digest after small batches, so the SQL engine skips the file whole', async () => {
-    Object.assign(fastIngestSettings, { workerMinBytes: 0, workerCommitRows: 16 });
+    Object.assign(fastIngestSettings, { workerMinBytes: 0, workerFreeCores: 0, workerCommitRows: 16 });
     const lines = [HEADER];
     for (let i = 0; i < 100; i++) lines.push(`phone,w${i},venue,V${i % 4},2020-01-25T1${i % 10}:00:00+08:00,,,,,feed`);
     const file = write('whole.csv', lines.join('\n'));

@@ -13,13 +13,19 @@
  * Like the SQL engine, a quoted field must close on its own line: an unterminated quote rejects that
  * line only (so one stray quote cannot swallow the rest of a file), and line numbers are physical lines.
  *
+ * The common record makes no string: bytes a line of the common kind never holds (quotes, NUL, U+0001)
+ * are looked for in a whole buffer at once, and so is UTF-8 validity; commas are found four bytes at a
+ * time; dictionary keys are looked up by their bytes (`byte-keys.ts`), a string being made only for a
+ * key met for the first time.
+ *
  * Rows are committed in batches of two DuckDB row groups (`fastIngestSettings.commitRows`): the
  * engine writes one on its own threads while the next is parsed. Once all of a file's rows are stored,
  * the digest of the file as one batch is recorded too, the record the SQL engine checks for (see
- * `commitRows`). Large files can also be parsed in a worker thread (`fast-presences-worker.ts`, off by
- * default: see fastIngestSettings) while the main thread commits.
+ * `commitRows`). Large files are parsed in a worker thread (`fast-presences-worker.ts`) while the main
+ * thread commits, where the machine has a core free for it (see fastIngestSettings).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +45,7 @@ import {
   type SqlRunner,
   type SqlValue,
 } from '../stores/presence/presence-store.ts';
+import { ByteKeys, hashBytes } from './byte-keys.ts';
 import { parseCsvLine } from './csv-line.ts';
 import { MAX_FIELD_CHARS, MAX_LINE_BYTES, ident, lit } from './staging.ts';
 import { validatePresences } from './validate.ts';
@@ -90,6 +97,14 @@ const REASON_NUL = 'contains a NUL character';
 const NCOLS = PRESENCE_COLUMNS.length;
 /** Rejected or unusual records held in memory at most before they go to the engine. */
 const SETTLE_ROWS = 1 << 16;
+/**
+ * Lines parsed between turns given to the event loop while a batch commits: a commit is a dozen
+ * statements, each ending on the engine's threads, and each next one starts only when this thread
+ * lets it (a file read alone comes too seldom).
+ */
+const YIELD_LINES = 4096;
+/** What the parsing loop stops for: more bytes, a full batch to commit, rejects to settle, a turn for the event loop. */
+const SCAN_READ = 0, SCAN_COMMIT = 1, SCAN_SETTLE = 2, SCAN_TURN = 3;
 /** Bytes per file read. */
 const READ_CHUNK = 1 << 21;
 /** Canonical column indexes. */
@@ -99,6 +114,10 @@ const ODD = Number.NaN;
 /** Fast-path years: every time in them is inside the supported range whatever its offset. */
 const MIN_YEAR = 1971;
 const MAX_YEAR = 2104;
+
+/** The days a ZoneDays is asked about: fast-path years, and the day after. */
+const FIRST_DAY = daysFromCivil(MIN_YEAR, 1, 1);
+const ZONE_DAYS = daysFromCivil(MAX_YEAR + 1, 1, 2) - FIRST_DAY + 1;
 
 /** Default dwell of a point event by place kind index. */
 const DWELL = PLACE_KINDS.map((k) => DEFAULT_DWELL_SECONDS[k]);
@@ -125,7 +144,11 @@ function daysInMonth(y: number, m: number): number {
  */
 class ZoneDays {
   private readonly fmt: Intl.DateTimeFormat;
-  private readonly days = new Map<number, number | null>();
+  /** Offsets by day from FIRST_DAY: NaN not yet known, Infinity near a change. */
+  private readonly days = new Float64Array(ZONE_DAYS).fill(Number.NaN);
+  /** Dates read (y * 10000 + m * 100 + d) and their days, by the date's last bits: feeds repeat a few dates over many rows. */
+  readonly dates = new Int32Array(64).fill(-1);
+  readonly dateDays = new Int32Array(64);
   constructor(timeZone: string) {
     this.fmt = new Intl.DateTimeFormat('en-US', {
       timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
@@ -138,26 +161,20 @@ class ZoneDays {
   }
   /** Offset in seconds (local = UTC + offset) all through local day `day` (days since epoch), or null near a change. */
   offset(day: number): number | null {
-    let off = this.days.get(day);
-    if (off === undefined) {
+    let off = this.days[day - FIRST_DAY];
+    if (off !== off) {
       const base = day * 86_400_000;
       const o = this.offsetAt(base);
       off = o;
-      for (const k of [-1, 1, 2]) if (this.offsetAt(base + k * 86_400_000) !== o) off = null;
-      this.days.set(day, off);
+      for (const k of [-1, 1, 2]) if (this.offsetAt(base + k * 86_400_000) !== o) off = Number.POSITIVE_INFINITY;
+      this.days[day - FIRST_DAY] = off;
     }
-    return off;
+    return off === Number.POSITIVE_INFINITY ? null : off;
   }
 }
 
-const digit = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -100);
-
-/** A field as bytes: `buf[s, e)`. */
-interface Field {
-  buf: Buffer;
-  s: number;
-  e: number;
-}
+/** A digit's value; anything else so negative that every sum of weighted digits it is in is negative too. */
+const digit = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -1_000_000);
 
 /**
  * Reads a time field the way `timeExpr` does, for the common ISO 8601 forms only: `YYYY-MM-DD`, and
@@ -171,8 +188,16 @@ function readTime(buf: Buffer, s: number, e: number, nextDay: boolean, zone: Zon
   const y = digit(buf[s]) * 1000 + digit(buf[s + 1]) * 100 + digit(buf[s + 2]) * 10 + digit(buf[s + 3]);
   const mo = digit(buf[s + 5]) * 10 + digit(buf[s + 6]);
   const d = digit(buf[s + 8]) * 10 + digit(buf[s + 9]);
-  if (buf[s + 4] !== 45 || buf[s + 7] !== 45 || y < MIN_YEAR || y > MAX_YEAR || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return ODD;
-  const day = daysFromCivil(y, mo, d);
+  if (buf[s + 4] !== 45 || buf[s + 7] !== 45 || y < MIN_YEAR || y > MAX_YEAR || mo < 1 || mo > 12 || d < 1) return ODD;
+  const date = y * 10000 + mo * 100 + d;
+  let day: number;
+  if (zone.dates[date & 63] === date) day = zone.dateDays[date & 63];
+  else {
+    if (d > daysInMonth(y, mo)) return ODD;
+    day = daysFromCivil(y, mo, d);
+    zone.dates[date & 63] = date;
+    zone.dateDays[date & 63] = day;
+  }
   if (n === 10) {
     const off = zone.offset(nextDay ? day + 1 : day);
     return off === null ? ODD : (nextDay ? day + 1 : day) * 86_400 - off;
@@ -241,6 +266,40 @@ function readNumber(buf: Buffer, s: number, e: number): number {
   return neg ? -v : v;
 }
 
+/**
+ * The dictionary keys met so far and their stored ids, by bytes, for one store's dictionaries: a
+ * stored entry keeps its id for good (dictionaries are only ever added to), so what was looked up once
+ * is not looked up again, and no string is made for it.
+ */
+interface KnownKeys {
+  idents: ByteKeys;
+  places: ByteKeys;
+  subs: ByteKeys;
+  sources: ByteKeys;
+}
+
+const knownKeys = new WeakMap<PresenceDictionaryView, KnownKeys>();
+
+function knownKeysOf(dict: PresenceDictionaryView): KnownKeys {
+  let k = knownKeys.get(dict);
+  if (!k) knownKeys.set(dict, (k = { idents: new ByteKeys(1 << 16), places: new ByteKeys(1 << 14), subs: new ByteKeys(16), sources: new ByteKeys(16) }));
+  return k;
+}
+
+/** The column arrays of a batch: ident, place, start, end, sub, source, flags, lat, lon. */
+export type BatchColumnArrays = [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint8Array, Float64Array, Float64Array];
+
+/**
+ * Column arrays of committed batches, for the next batches: a batch's columns are tens of megabytes,
+ * and allocating them anew for every batch makes the engine collect garbage far more often.
+ */
+const batchPool: BatchColumnArrays[] = [];
+
+/** Gives a committed batch's columns back for reuse (the store is done with them); ignored when handed away (detached). */
+export function recycleBatchColumns(cols: BatchColumnArrays): void {
+  if (cols.every((a) => a.byteLength > 0) && batchPool.length < 2) batchPool.push(cols);
+}
+
 /** Grows-by-doubling arrays of one batch's encoded columns. */
 class BatchBuilder implements EncodedPresenceBatch {
   length = 0;
@@ -254,21 +313,29 @@ class BatchBuilder implements EncodedPresenceBatch {
   lat: Float64Array;
   lon: Float64Array;
   fresh: EncodedPresenceBatch['fresh'] = { identifiers: [], places: [], subs: [], sources: [] };
-  private readonly freshIdents = new Map<string, Map<string, number>>();
-  private readonly freshPlaces = new Map<string, Map<string, number>>();
-  private readonly freshSubs = new Map<string, number>();
-  private readonly freshSources = new Map<string, number>();
+  /** This batch's fresh entries by their bytes. */
+  private readonly freshIdents = new ByteKeys();
+  private readonly freshPlaces = new ByteKeys();
+  private readonly freshSubs = new ByteKeys(16);
+  private readonly freshSources = new ByteKeys(16);
 
   constructor(capacity: number) {
-    this.ident = new Uint32Array(capacity);
-    this.place = new Uint32Array(capacity);
-    this.start = new Uint32Array(capacity);
-    this.end = new Uint32Array(capacity);
-    this.sub = new Uint32Array(capacity);
-    this.source = new Uint32Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.lat = new Float64Array(capacity);
-    this.lon = new Float64Array(capacity);
+    const i = batchPool.findIndex((c) => c[0].length >= capacity);
+    const c = i >= 0 ? batchPool.splice(i, 1)[0] : undefined;
+    this.ident = c?.[0] ?? new Uint32Array(capacity);
+    this.place = c?.[1] ?? new Uint32Array(capacity);
+    this.start = c?.[2] ?? new Uint32Array(capacity);
+    this.end = c?.[3] ?? new Uint32Array(capacity);
+    this.sub = c?.[4] ?? new Uint32Array(capacity);
+    this.source = c?.[5] ?? new Uint32Array(capacity);
+    this.flags = c?.[6] ?? new Uint8Array(capacity);
+    this.lat = c?.[7] ?? new Float64Array(capacity);
+    this.lon = c?.[8] ?? new Float64Array(capacity);
+  }
+
+  /** The column arrays (for recycleBatchColumns once the batch is committed). */
+  columns(): BatchColumnArrays {
+    return [this.ident, this.place, this.start, this.end, this.sub, this.source, this.flags, this.lat, this.lon];
   }
 
   private grow(): void {
@@ -289,54 +356,87 @@ class BatchBuilder implements EncodedPresenceBatch {
     this.lon = g(this.lon, (n) => new Float64Array(n));
   }
 
-  encodeIdent(dict: PresenceDictionaryView, kind: string, value: string): number {
-    const id = dict.identifier(kind, value);
-    if (id !== undefined) return id;
-    let m = this.freshIdents.get(kind);
-    if (!m) this.freshIdents.set(kind, (m = new Map()));
-    let k = m.get(value);
-    if (k === undefined) {
-      k = this.fresh.identifiers.push({ kind, value }) - 1;
-      m.set(value, k);
+  /**
+   * The id of the identifier `(kind, buf[s, e))`: the store's (through the cache of keys already met),
+   * else this batch's fresh entry for it.
+   */
+  encodeIdent(dict: PresenceDictionaryView, known: KnownKeys, kind: number, buf: Buffer, s: number, e: number): number {
+    let id = known.idents.recent(kind, buf, s, e);
+    if (id >= 0) return id;
+    const h = hashBytes(kind, buf, s, e);
+    id = known.idents.get(kind, buf, s, e, h);
+    if (id >= 0) return id;
+    id = this.freshIdents.get(kind, buf, s, e, h);
+    if (id >= 0) return id;
+    const value = text(buf, s, e);
+    const stored = dict.identifier(ID_KINDS[kind], value);
+    if (stored !== undefined) {
+      known.idents.set(kind, buf, s, e, h, stored);
+      return stored;
     }
-    return FRESH_ID + k;
+    id = FRESH_ID + this.fresh.identifiers.push({ kind: ID_KINDS[kind], value }) - 1;
+    this.freshIdents.set(kind, buf, s, e, h, id);
+    return id;
   }
 
-  encodePlace(dict: PresenceDictionaryView, kind: string, placeId: string): number {
-    const id = dict.place(kind, placeId);
-    if (id !== undefined) return id;
-    let m = this.freshPlaces.get(kind);
-    if (!m) this.freshPlaces.set(kind, (m = new Map()));
-    let k = m.get(placeId);
-    if (k === undefined) {
-      k = this.fresh.places.push({ kind, placeId }) - 1;
-      m.set(placeId, k);
+  /** The id of the place `(kind, buf[s, e))`, as encodeIdent. */
+  encodePlace(dict: PresenceDictionaryView, known: KnownKeys, kind: number, buf: Buffer, s: number, e: number): number {
+    let id = known.places.recent(kind, buf, s, e);
+    if (id >= 0) return id;
+    const h = hashBytes(kind, buf, s, e);
+    id = known.places.get(kind, buf, s, e, h);
+    if (id >= 0) return id;
+    id = this.freshPlaces.get(kind, buf, s, e, h);
+    if (id >= 0) return id;
+    const placeId = text(buf, s, e);
+    const stored = dict.place(PLACE_KINDS[kind], placeId);
+    if (stored !== undefined) {
+      known.places.set(kind, buf, s, e, h, stored);
+      return stored;
     }
-    return FRESH_ID + k;
+    id = FRESH_ID + this.fresh.places.push({ kind: PLACE_KINDS[kind], placeId }) - 1;
+    this.freshPlaces.set(kind, buf, s, e, h, id);
+    return id;
   }
 
-  encodeSub(dict: PresenceDictionaryView, value: string | null): number {
-    if (value === null) return 0;
-    const id = dict.sub(value);
-    if (id !== undefined) return id;
-    let k = this.freshSubs.get(value);
-    if (k === undefined) {
-      k = this.fresh.subs.push(value) - 1;
-      this.freshSubs.set(value, k);
+  /** The id of the sub `buf[s, e)` (not empty), as encodeIdent. */
+  encodeSub(dict: PresenceDictionaryView, known: KnownKeys, buf: Buffer, s: number, e: number): number {
+    let id = known.subs.recent(0, buf, s, e);
+    if (id >= 0) return id;
+    const h = hashBytes(0, buf, s, e);
+    id = known.subs.get(0, buf, s, e, h);
+    if (id >= 0) return id;
+    id = this.freshSubs.get(0, buf, s, e, h);
+    if (id >= 0) return id;
+    const value = text(buf, s, e);
+    const stored = dict.sub(value);
+    if (stored !== undefined) {
+      known.subs.set(0, buf, s, e, h, stored);
+      return stored;
     }
-    return FRESH_ID + k;
+    id = FRESH_ID + this.fresh.subs.push(value) - 1;
+    this.freshSubs.set(0, buf, s, e, h, id);
+    return id;
   }
 
-  encodeSource(dict: PresenceDictionaryView, value: string | null): number {
-    if (value === null) return 0;
-    const id = dict.source(value);
-    if (id !== undefined) return id;
-    let k = this.freshSources.get(value);
-    if (k === undefined) {
-      k = this.fresh.sources.push(value) - 1;
-      this.freshSources.set(value, k);
+  /** The id of the source `buf[s, e)` (not empty), as encodeIdent. */
+  encodeSource(dict: PresenceDictionaryView, known: KnownKeys, buf: Buffer, s: number, e: number): number {
+    let id = known.sources.recent(0, buf, s, e);
+    if (id >= 0) return id;
+    const h = hashBytes(0, buf, s, e);
+    id = known.sources.get(0, buf, s, e, h);
+    if (id >= 0) return id;
+    id = this.freshSources.get(0, buf, s, e, h);
+    if (id >= 0) return id;
+    const value = text(buf, s, e);
+    const stored = dict.source(value);
+    if (stored !== undefined) {
+      known.sources.set(0, buf, s, e, h, stored);
+      return stored;
     }
-    return FRESH_ID + k;
+    id = FRESH_ID + this.fresh.sources.push(value) - 1;
+    this.freshSources.set(0, buf, s, e, h, id);
+    return id;
   }
 
   push(identId: number, placeId: number, start: number, end: number, sub: number, source: number, flags: number, lat: number, lon: number): void {
@@ -360,73 +460,51 @@ interface Slicing {
   utf8Slice(start: number, end: number): string;
 }
 
-/** A field's text (UTF-8 already checked; pure ASCII bytes are read as Latin-1, the same text, faster). */
-function text(f: Field): string {
-  if (f.e === f.s) return '';
-  const b = f.buf as unknown as Slicing;
-  for (let k = f.s; k < f.e; k++) if (f.buf[k] >= 128) return b.utf8Slice(f.s, f.e);
-  return b.latin1Slice(f.s, f.e);
+/** The text of `buf[s, e)` (UTF-8 already checked; pure ASCII bytes are read as Latin-1, the same text, faster). */
+function text(buf: Buffer, s: number, e: number): string {
+  if (e === s) return '';
+  const b = buf as unknown as Slicing;
+  for (let k = s; k < e; k++) if (buf[k] >= 128) return b.utf8Slice(s, e);
+  return b.latin1Slice(s, e);
 }
 
-/**
- * The result of the previous field with the same bytes: feeds repeat a person, a place or a source
- * over many consecutive rows, and comparing a few bytes is cheaper than making a string to look up.
- */
-class Recent {
-  private bytes = Buffer.alloc(64);
-  private len = -1;
-  value = 0;
-  /** True when `f` (and `g`, when given) hold the bytes of the last `remember`. */
-  same(f: Field, g?: Field | null): boolean {
-    const n1 = f.e - f.s;
-    const n2 = g ? g.e - g.s : 0;
-    if (n1 + n2 + 1 !== this.len) return false;
-    const b = this.bytes;
-    for (let k = 0; k < n1; k++) if (b[k] !== f.buf[f.s + k]) return false;
-    if (b[n1] !== 0) return false;
-    if (g) for (let k = 0; k < n2; k++) if (b[n1 + 1 + k] !== g.buf[g.s + k]) return false;
-    return true;
+/** The index in `words` of the bytes `buf[s, e)`, or -1; `first`: the index to try first (the last one found). */
+function wordIndex(buf: Buffer, s: number, e: number, words: readonly string[], first: number): number {
+  const n = e - s;
+  if (first >= 0 && words[first].length === n) {
+    const word = words[first];
+    let k = 0;
+    while (k < n && buf[s + k] === word.charCodeAt(k)) k++;
+    if (k === n) return first;
   }
-  remember(value: number, f: Field, g?: Field | null): void {
-    const n1 = f.e - f.s;
-    const n2 = g ? g.e - g.s : 0;
-    if (n1 + n2 + 1 > this.bytes.length) this.bytes = Buffer.alloc(2 * (n1 + n2 + 1));
-    const b = this.bytes;
-    for (let k = 0; k < n1; k++) b[k] = f.buf[f.s + k];
-    b[n1] = 0;
-    if (g) for (let k = 0; k < n2; k++) b[n1 + 1 + k] = g.buf[g.s + k];
-    this.len = n1 + n2 + 1;
-    this.value = value;
-  }
-  forget(): void {
-    this.len = -1;
-  }
-}
-
-/** The index in `words` of the field's bytes, or -1. */
-function wordIndex(f: Field, words: readonly string[]): number {
-  const n = f.e - f.s;
   for (let w = 0; w < words.length; w++) {
     const word = words[w];
     if (word.length !== n) continue;
     let k = 0;
-    while (k < n && f.buf[f.s + k] === word.charCodeAt(k)) k++;
+    while (k < n && buf[s + k] === word.charCodeAt(k)) k++;
     if (k === n) return w;
   }
   return -1;
 }
 
-/** `CASE WHEN starts_with(c, ' ') OR ends_with(c, ' ') THEN nullif(trim(c), '') ELSE nullif(c, '') END` (trim removes spaces only). */
-function trimmed(f: Field | null): string | null {
-  if (f === null) return null;
-  let s = f.s;
-  let e = f.e;
-  while (s < e && f.buf[s] === 32) s++;
-  while (e > s && f.buf[e - 1] === 32) e--;
-  return s === e ? null : text({ buf: f.buf, s, e });
+/** Whether this machine stores words little-endian (the byte order the comma search reads words in). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A buffer on a fresh memory block of its own (so its start is word-aligned). */
+function alignedBuffer(n: number): Buffer {
+  return Buffer.from(new ArrayBuffer(n));
 }
 
 type Reject = [line: number, field: string, reason: string, value: string | null];
+
+/**
+ * Where the next byte `byte` is in `buf[from, have)` (`have` when there is none): the engine asks
+ * once per stretch of lines without it instead of looking at every byte.
+ */
+function nextByte(buf: Buffer, byte: number, from: number, have: number): number {
+  const i = buf.indexOf(byte, from);
+  return i < 0 || i >= have ? have : i;
+}
 
 /** Ingests one presence CSV file (see the module comment). The caller has recognised the header. */
 export async function ingestPresencesCsv(o: FastPresenceIngestOptions): Promise<FastPresenceIngestResult> {
@@ -460,197 +538,216 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
   let batch = new BatchBuilder(capacity);
   let pending: Promise<void> | undefined;
   let pendingError: unknown;
+  /** The columns of the batch being committed, and whether its commit is still running. */
+  let committing: BatchColumnArrays | undefined;
+  let inFlight = false;
 
-  // Per-record scratch: field bounds (at most NCOLS are kept; the count goes on).
+  // Per-record scratch: field bounds in `rb` (at most NCOLS + 1 are kept; the count goes on), and each
+  // canonical column's bounds (start -1: the file has no such column, or the record too few fields).
   const fieldS = new Int32Array(NCOLS + 1);
   const fieldE = new Int32Array(NCOLS + 1);
-  const fieldBuf: Buffer[] = new Array<Buffer>(NCOLS + 1);
-  const colField: (Field | null)[] = new Array<Field | null>(NCOLS).fill(null);
-  const fieldObjs: Field[] = Array.from({ length: NCOLS }, () => ({ buf: Buffer.alloc(0), s: 0, e: 0 }));
-
-  // Encoded values of the previous rows' fields; a batch's fresh ids are its own, so each batch starts afresh.
-  const recentIdent = new Recent();
-  const recentPlace = new Recent();
-  const recentSub = new Recent();
-  const recentSource = new Recent();
-  const forgetRecent = (): void => {
-    recentIdent.forget();
-    recentPlace.forget();
-    recentSub.forget();
-    recentSource.forget();
-  };
+  let rb: Buffer = Buffer.alloc(0);
+  const colS = new Int32Array(NCOLS);
+  const colE = new Int32Array(NCOLS);
+  const inOrder = pos.every((p, c) => p === c);
+  let known = knownKeysOf(dict);
+  // The kinds of the last record (often those of the next).
+  let lastIdKind = -1;
+  let lastPlaceKind = -1;
 
   const reject = (line: number, field: string, reason: string, value: string | null = null): void => {
     rejects.push([line, field, reason, value]);
   };
 
   /** Sends a record to the SQL checks: its canonical fields as text, as the SQL engine stages them. */
-  const toSql = (line: number, nf: number): void => {
+  const toSql = (line: number, nf: number, cs: Int32Array, ce: Int32Array): void => {
     let maxbytes = 0;
     const row: SqlValue[] = [line, nf];
     for (let c = 0; c < NCOLS; c++) {
-      const f = colField[c];
-      row.push(f === null ? null : text(f));
-      if (f !== null && f.e - f.s > maxbytes) maxbytes = f.e - f.s;
+      const s = cs[c];
+      const e = ce[c];
+      row.push(s < 0 ? null : text(rb, s, e));
+      if (s >= 0 && e - s > maxbytes) maxbytes = e - s;
     }
     row.push(maxbytes);
     odd.push(row);
   };
 
-  /** Checks one record whose fields are in fieldBuf/fieldS/fieldE (nf of them), in validatePresences' order. */
-  const checkRecord = (line: number, nf: number): void => {
-    for (let c = 0; c < NCOLS; c++) {
-      const p = pos[c];
-      if (p < 0 || p >= nf) colField[c] = null;
-      else {
-        const f = fieldObjs[c];
-        f.buf = fieldBuf[p];
-        f.s = fieldS[p];
-        f.e = fieldE[p];
-        colField[c] = f;
+  /**
+   * Checks one record whose nf fields are in rb at fieldS/fieldE, in validatePresences' order; `bytes`:
+   * the record's length in the file (no field is longer).
+   */
+  const checkRecord = (line: number, nf: number, bytes: number): void => {
+    const buf = rb;
+    // The fields are the canonical columns when the header is in order; else mapped to them.
+    let cs = fieldS;
+    let ce = fieldE;
+    if (nf !== NCOLS || !inOrder) {
+      cs = colS;
+      ce = colE;
+      for (let c = 0; c < NCOLS; c++) {
+        const p = pos[c];
+        if (p < 0 || p >= nf) colS[c] = -1;
+        else {
+          colS[c] = fieldS[p];
+          colE[c] = fieldE[p];
+        }
       }
     }
     if (nf === 1 && idKindFirst) {
-      const f = colField[C_ID_KIND]!;
-      let spaces = f.e > f.s;
-      for (let k = f.s; k < f.e && spaces; k++) spaces = f.buf[k] === 32;
+      const s = cs[C_ID_KIND];
+      const e = ce[C_ID_KIND];
+      let spaces = e > s;
+      for (let k = s; k < e && spaces; k++) spaces = buf[k] === 32;
       if (spaces) return reject(line, '(line)', 'blank line (spaces only)');
     }
     if (nf !== NCOLS) return reject(line, '(row)', `wrong number of columns: expected ${NCOLS}, found ${nf}`);
-    for (let c = 0; c < NCOLS; c++) {
-      const f = colField[c];
-      // Bytes bound characters: only a field over the limit in bytes can be too long, and its length is the SQL engine's to count.
-      if (f !== null && f.e - f.s > MAX_FIELD_CHARS) return toSql(line, nf);
+    // Bytes bound characters: only a field over the limit in bytes can be too long, and its length is the SQL engine's to count.
+    if (bytes > MAX_FIELD_CHARS) {
+      for (let c = 0; c < NCOLS; c++) if (cs[c] >= 0 && ce[c] - cs[c] > MAX_FIELD_CHARS) return toSql(line, nf, cs, ce);
     }
-    const kindF = colField[C_ID_KIND];
-    if (kindF === null || kindF.e === kindF.s) return reject(line, 'id_kind', 'empty identifier kind');
-    const idKindIndex = wordIndex(kindF, ID_KINDS);
-    if (idKindIndex < 0) return reject(line, 'id_kind', `unknown identifier kind (expected one of ${ID_KINDS.join(', ')})`, text(kindF));
-    // The identifier: the previous row's when the bytes are the same, else trimmed and looked up.
-    const idF = colField[C_ID_VALUE];
-    // Encoded only once the record is valid: a rejected record adds nothing to the dictionaries.
-    let identId = -1;
-    let idValue: string | null = null;
-    if (idF !== null && recentIdent.same(kindF, idF)) identId = recentIdent.value;
-    else {
-      idValue = trimmed(idF);
-      if (idValue === null) return reject(line, 'id_value', 'empty identifier');
+    const kS = cs[C_ID_KIND];
+    const kE = ce[C_ID_KIND];
+    if (kS < 0 || kE === kS) return reject(line, 'id_kind', 'empty identifier kind');
+    const idKindIndex = (lastIdKind = wordIndex(buf, kS, kE, ID_KINDS, lastIdKind));
+    if (idKindIndex < 0) return reject(line, 'id_kind', `unknown identifier kind (expected one of ${ID_KINDS.join(', ')})`, text(buf, kS, kE));
+    // The identifier, trimmed of spaces (`nullif(trim(c), '')`); encoded only once the record is valid,
+    // so a rejected record adds nothing to the dictionaries.
+    let iS = cs[C_ID_VALUE];
+    let iE = ce[C_ID_VALUE];
+    if (iS >= 0) {
+      while (iS < iE && buf[iS] === 32) iS++;
+      while (iE > iS && buf[iE - 1] === 32) iE--;
     }
-    const pkF = colField[C_PLACE_KIND];
-    if (pkF === null || pkF.e === pkF.s) return reject(line, 'place_kind', 'empty place kind');
-    const placeKindIndex = wordIndex(pkF, PLACE_KINDS);
-    if (placeKindIndex < 0) return reject(line, 'place_kind', `unknown place kind (expected one of ${PLACE_KINDS.join(', ')})`, text(pkF));
-    const placeKind = PLACE_KINDS[placeKindIndex];
-    const plF = colField[C_PLACE_ID];
-    let placeId = -1;
-    let placeText: string | null = null;
-    if (plF !== null && recentPlace.same(pkF, plF)) placeId = recentPlace.value;
-    else {
-      placeText = trimmed(plF);
-      if (placeText === null) return reject(line, 'place_id', 'empty place id');
+    if (iS < 0 || iS === iE) return reject(line, 'id_value', 'empty identifier');
+    const pkS = cs[C_PLACE_KIND];
+    const pkE = ce[C_PLACE_KIND];
+    if (pkS < 0 || pkE === pkS) return reject(line, 'place_kind', 'empty place kind');
+    const placeKindIndex = (lastPlaceKind = wordIndex(buf, pkS, pkE, PLACE_KINDS, lastPlaceKind));
+    if (placeKindIndex < 0) return reject(line, 'place_kind', `unknown place kind (expected one of ${PLACE_KINDS.join(', ')})`, text(buf, pkS, pkE));
+    let plS = cs[C_PLACE_ID];
+    let plE = ce[C_PLACE_ID];
+    if (plS >= 0) {
+      while (plS < plE && buf[plS] === 32) plS++;
+      while (plE > plS && buf[plE - 1] === 32) plE--;
     }
-    const sF = colField[C_START];
-    if (sF === null || sF.e === sF.s) return reject(line, 'start', 'empty time');
-    const start = readTime(sF.buf, sF.s, sF.e, false, zone);
-    if (Number.isNaN(start)) return toSql(line, nf);
-    const eF = colField[C_END];
-    const hasEnd = eF !== null && eF.e > eF.s;
-    const end = hasEnd ? readTime(eF.buf, eF.s, eF.e, true, zone) : 0;
-    if (Number.isNaN(end)) return toSql(line, nf);
-    if (hasEnd && end < start) return reject(line, 'end', `end is before start (${text(sF)})`, text(eF));
+    if (plS < 0 || plS === plE) return reject(line, 'place_id', 'empty place id');
+    const sS = cs[C_START];
+    const sE = ce[C_START];
+    if (sS < 0 || sE === sS) return reject(line, 'start', 'empty time');
+    const start = readTime(buf, sS, sE, false, zone);
+    if (start !== start) return toSql(line, nf, cs, ce);
+    const eS = cs[C_END];
+    const eE = ce[C_END];
+    const hasEnd = eS >= 0 && eE > eS;
+    const end = hasEnd ? readTime(buf, eS, eE, true, zone) : 0;
+    if (end !== end) return toSql(line, nf, cs, ce);
+    if (hasEnd && end < start) return reject(line, 'end', `end is before start (${text(buf, sS, sE)})`, text(buf, eS, eE));
     let lat = Number.NaN;
     let lon = Number.NaN;
-    const latF = colField[C_LAT];
-    if (latF !== null && latF.e > latF.s) {
-      lat = readNumber(latF.buf, latF.s, latF.e);
-      if (Number.isNaN(lat)) return toSql(line, nf);
-      if (!(Math.abs(lat) <= 90)) return reject(line, 'lat', 'latitude out of range (-90 to 90)', text(latF));
+    const laS = cs[C_LAT];
+    const laE = ce[C_LAT];
+    if (laS >= 0 && laE > laS) {
+      lat = readNumber(buf, laS, laE);
+      if (lat !== lat) return toSql(line, nf, cs, ce);
+      if (!(Math.abs(lat) <= 90)) return reject(line, 'lat', 'latitude out of range (-90 to 90)', text(buf, laS, laE));
     }
-    const lonF = colField[C_LON];
-    if (lonF !== null && lonF.e > lonF.s) {
-      lon = readNumber(lonF.buf, lonF.s, lonF.e);
-      if (Number.isNaN(lon)) return toSql(line, nf);
-      if (!(Math.abs(lon) <= 180)) return reject(line, 'lon', 'longitude out of range (-180 to 180)', text(lonF));
+    const loS = cs[C_LON];
+    const loE = ce[C_LON];
+    if (loS >= 0 && loE > loS) {
+      lon = readNumber(buf, loS, loE);
+      if (lon !== lon) return toSql(line, nf, cs, ce);
+      if (!(Math.abs(lon) <= 180)) return reject(line, 'lon', 'longitude out of range (-180 to 180)', text(buf, loS, loE));
     }
-    const startDate = sF.e - sF.s === 10;
-    const endDate = hasEnd && eF.e - eF.s === 10;
+    const startDate = sE - sS === 10;
+    const endDate = hasEnd && eE - eS === 10;
     let stop: number;
     if (hasEnd && end > start) stop = end;
-    else if (!hasEnd && startDate) stop = readTime(sF.buf, sF.s, sF.e, true, zone);
+    else if (!hasEnd && startDate) stop = readTime(buf, sS, sE, true, zone);
     else stop = start + DWELL[placeKindIndex];
-    if (Number.isNaN(stop)) return toSql(line, nf);
+    if (stop !== stop) return toSql(line, nf, cs, ce);
     const flags = (startDate || endDate ? 1 : 0) | ((!hasEnd && !startDate) || (hasEnd && end === start) ? 2 : 0);
-    if (identId < 0) {
-      identId = batch.encodeIdent(dict, ID_KINDS[idKindIndex], idValue!);
-      recentIdent.remember(identId, kindF, idF!);
-    }
-    if (placeId < 0) {
-      placeId = batch.encodePlace(dict, placeKind, placeText!);
-      recentPlace.remember(placeId, pkF, plF!);
-    }
-    const subF = colField[C_SUB];
-    let sub = 0;
-    if (subF !== null && subF.e > subF.s) {
-      if (recentSub.same(subF)) sub = recentSub.value;
-      else {
-        sub = batch.encodeSub(dict, text(subF));
-        recentSub.remember(sub, subF);
-      }
-    }
-    const srcF = colField[C_SOURCE];
-    let source = 0;
-    if (srcF !== null && srcF.e > srcF.s) {
-      if (recentSource.same(srcF)) source = recentSource.value;
-      else {
-        source = batch.encodeSource(dict, text(srcF));
-        recentSource.remember(source, srcF);
-      }
-    }
-    batch.push(identId, placeId, start, stop, sub, source, flags, lat, lon);
+    const b = batch;
+    const identId = b.encodeIdent(dict, known, idKindIndex, buf, iS, iE);
+    const placeId = b.encodePlace(dict, known, placeKindIndex, buf, plS, plE);
+    const suS = cs[C_SUB];
+    const suE = ce[C_SUB];
+    const sub = suS >= 0 && suE > suS ? b.encodeSub(dict, known, buf, suS, suE) : 0;
+    const soS = cs[C_SOURCE];
+    const soE = ce[C_SOURCE];
+    const source = soS >= 0 && soE > soS ? b.encodeSource(dict, known, buf, soS, soE) : 0;
+    b.push(identId, placeId, start, stop, sub, source, flags, lat, lon);
   };
 
-  /** One physical line `buf[s, e)` (line end removed), numbered `line`. */
-  const onLine = (buf: Buffer, s: number, e: number, line: number): void => {
+  /** Field nf - 1 ends at a comma at i: the count of fields so far. */
+  const comma = (nf: number, i: number): number => {
+    if (nf <= NCOLS) {
+      fieldE[nf - 1] = i;
+      fieldS[nf] = i + 1;
+    }
+    return nf + 1;
+  };
+  // The read buffer as little-endian 32-bit words (null on a big-endian machine: bytes are looked at one by one).
+  let words: Int32Array | null = null;
+
+  // Bytes no line of the common kind has: where the next one is in the buffer (looked for again once passed).
+  let nextQuote = -1;
+  let nextNul = -1;
+  let nextCtl1 = -1;
+  // The lines before `utf8To` are known to be UTF-8 when `utf8Ok` (the whole stretch was checked at once).
+  let utf8To = -1;
+  let utf8Ok = false;
+
+  /** One physical line `buf[s, e)` (line end removed), numbered `line`; `have` bytes in buf, `eof` when the file has no more. */
+  const onLine = (buf: Buffer, s: number, e: number, line: number, have: number, eof: boolean): void => {
     if (e === s) return; // a blank line is not a record
     rowsRead++;
-    let nf = 1;
-    fieldS[0] = s;
-    fieldBuf[0] = buf;
-    let high = false;
-    let quote = false;
-    let nul = false;
-    let ctl1 = false;
-    for (let i = s; i < e; i++) {
-      const c = buf[i];
-      if (c === 44) {
-        if (nf <= NCOLS) {
-          fieldE[nf - 1] = i;
-          fieldS[nf] = i + 1;
-          fieldBuf[nf] = buf;
-        }
-        nf++;
-      } else if (c < 35) {
-        if (c === 34) quote = true;
-        else if (c === 0) nul = true;
-        else if (c === 1) ctl1 = true;
-      } else if (c >= 128) high = true;
+    if (e > utf8To) {
+      // Valid UTF-8 split at line ends (ASCII) is valid UTF-8 line by line: check the lines buffered from here at once.
+      utf8To = eof ? have : buf.lastIndexOf(10, have - 1);
+      if (utf8To < e) utf8To = have;
+      utf8Ok = isUtf8(buf.subarray(s, utf8To));
     }
-    if (nf <= NCOLS + 1) fieldE[nf - 1] = e;
-    if (high && !isUtf8(buf.subarray(s, e))) return reject(line, '(line)', REASON_UTF8);
-    if (ctl1) return reject(line, '(line)', REASON_CTL1);
-    if (nul) return reject(line, '(line)', REASON_NUL);
-    if (quote) {
+    if (!utf8Ok && !isUtf8(buf.subarray(s, e))) return reject(line, '(line)', REASON_UTF8);
+    if (nextCtl1 < s) nextCtl1 = nextByte(buf, 1, s, have);
+    if (nextCtl1 < e) return reject(line, '(line)', REASON_CTL1);
+    if (nextNul < s) nextNul = nextByte(buf, 0, s, have);
+    if (nextNul < e) return reject(line, '(line)', REASON_NUL);
+    if (nextQuote < s) nextQuote = nextByte(buf, 34, s, have);
+    let nf = 1;
+    if (nextQuote < e) {
       const parsed = parseCsvLine(buf.toString('utf8', s, e));
       if (!parsed.ok) return reject(line, '(line)', parsed.reason);
       nf = parsed.fields.length;
-      for (let k = 0; k < Math.min(nf, NCOLS + 1); k++) {
-        const b = Buffer.from(parsed.fields[k], 'utf8');
-        fieldBuf[k] = b;
-        fieldS[k] = 0;
-        fieldE[k] = b.length;
+      const parts = parsed.fields.slice(0, NCOLS + 1).map((f) => Buffer.from(f, 'utf8'));
+      let at = 0;
+      for (let k = 0; k < parts.length; k++) {
+        fieldS[k] = at;
+        at += parts[k].length;
+        fieldE[k] = at;
       }
+      rb = Buffer.concat(parts);
+    } else {
+      fieldS[0] = s;
+      let i = s;
+      if (words !== null) {
+        // Four bytes at a time where the line covers whole words: each comma byte found by its zero after
+        // an XOR (exactly, no borrow between bytes), its place by the lowest set bit.
+        for (const head = Math.min(e, (s + 3) & ~3); i < head; i++) if (buf[i] === 44) nf = comma(nf, i);
+        for (const we = e & ~3; i < we; i += 4) {
+          const x = words[i >> 2] ^ 0x2c2c2c2c;
+          let m = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+          while (m !== 0) {
+            nf = comma(nf, i + ((31 - Math.clz32(m & -m)) >> 3));
+            m &= m - 1;
+          }
+        }
+      }
+      for (; i < e; i++) if (buf[i] === 44) nf = comma(nf, i);
+      if (nf <= NCOLS + 1) fieldE[nf - 1] = e;
+      rb = buf;
     }
-    checkRecord(line, nf);
+    checkRecord(line, nf, e - s);
   };
 
   /** Moves this batch's rejects to the rejects table and its unusual records through the SQL checks (into the batch). */
@@ -671,14 +768,19 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
     );
     await sql.run(`DROP VIEW IF EXISTS ${oddValid}; DROP TABLE IF EXISTS ${oddValid}_checked; DELETE FROM ${oddTable};`);
     const b = batch;
+    const bytes = (v: SqlValue): Buffer => Buffer.from(String(v), 'utf8');
     for (let k = 0; k < (idKind?.length ?? 0); k++) {
+      const iv = bytes(idValue[k]);
+      const pv = bytes(placeId[k]);
+      const sv = sub[k] === null ? null : bytes(sub[k]);
+      const ov = source[k] === null ? null : bytes(source[k]);
       b.push(
-        b.encodeIdent(dict, String(idKind[k]), String(idValue[k])),
-        b.encodePlace(dict, String(placeKind[k]), String(placeId[k])),
+        b.encodeIdent(dict, known, ID_KINDS.indexOf(String(idKind[k]) as (typeof ID_KINDS)[number]), iv, 0, iv.length),
+        b.encodePlace(dict, known, PLACE_KINDS.indexOf(String(placeKind[k]) as (typeof PLACE_KINDS)[number]), pv, 0, pv.length),
         Number(start[k]),
         Number(end[k]),
-        b.encodeSub(dict, sub[k] === null ? null : String(sub[k])),
-        b.encodeSource(dict, source[k] === null ? null : String(source[k])),
+        sv === null ? 0 : b.encodeSub(dict, known, sv, 0, sv.length),
+        ov === null ? 0 : b.encodeSource(dict, known, ov, 0, ov.length),
         Number(flags[k]),
         lat[k] === null ? Number.NaN : Number(lat[k]),
         lon[k] === null ? Number.NaN : Number(lon[k]),
@@ -691,19 +793,27 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
   const commit = async (): Promise<void> => {
     await settle();
     const full = batch;
-    batch = new BatchBuilder(capacity);
-    forgetRecent();
     const w0 = performance.now();
     await pending;
     phases.store += (performance.now() - w0) / 1000;
     if (pendingError !== undefined) throw pendingError;
+    // The batch committed before is done with: its columns take the next batch's rows.
+    if (committing) recycleBatchColumns(committing);
+    committing = undefined;
+    batch = new BatchBuilder(capacity);
     // The mirror now has every entry the previous batches added: encode the next batch against it.
     dict = await o.loader.dictionaries();
-    if (full.length === 0) return;
+    known = knownKeysOf(dict);
+    if (full.length === 0) {
+      recycleBatchColumns(full.columns());
+      return;
+    }
     sinceCheckpoint += full.length;
     const checkpoint = commitRows === o.batchRows || sinceCheckpoint >= o.batchRows;
     if (checkpoint) sinceCheckpoint = 0;
-    pending = o.loader.commitEncoded(full, { returnChunk: o.returnChunk, checkpoint }).then(
+    committing = full.columns();
+    inFlight = true;
+    pending = o.loader.commitEncoded(full, { returnChunk: o.returnChunk, checkpoint }).finally(() => (inFlight = false)).then(
       (res: EncodedInsertResult) => {
         accepted += res.inserted;
         duplicates += res.duplicates;
@@ -720,15 +830,68 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
     );
   };
 
+  // The read buffer and where the engine is in it and in the file.
+  let buf = alignedBuffer(READ_CHUNK * 2);
+  words = LITTLE_ENDIAN ? new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+  let have = 0; // bytes in buf
+  let at = 0; // start of the unprocessed part of buf
+  let line = 0;
+  let skipping = false; // inside a line too long to keep
+  let eof = false;
+
+  /**
+   * Goes through the whole lines in the buffer until one of the `SCAN_*` things is to be awaited.
+   * (A function of its own, not part of the async loop below: the engine compiles it once, and the
+   * loop's awaits do not make it compile the parsing again.)
+   */
+  const scan = (): number => {
+    for (;;) {
+      let nl = buf.indexOf(10, at);
+      if (nl >= have) nl = -1;
+      if (nl < 0) {
+        if (eof && at < have && !skipping) nl = have;
+        else {
+          if (skipping) at = have;
+          else if (have - at >= MAX_LINE_BYTES) {
+            // A line longer than the limit: rejected, and its bytes dropped as they come.
+            line++;
+            if (line > 1) {
+              rowsRead++;
+              reject(line, '(line)', REASON_LONG);
+            }
+            skipping = true;
+            at = have;
+          }
+          return SCAN_READ;
+        }
+      }
+      if (skipping) {
+        skipping = false;
+        at = nl + 1;
+        continue;
+      }
+      line++;
+      let e = nl;
+      if (e > at && buf[e - 1] === 13) e--;
+      if (line > 1) {
+        // The SQL engine's reader counts a line's bytes with its carriage return, if any, and refuses MAX_LINE_BYTES.
+        if (nl - at >= MAX_LINE_BYTES) {
+          rowsRead++;
+          reject(line, '(line)', REASON_LONG);
+        } else onLine(buf, at, e, line, have, eof);
+      }
+      at = nl + 1;
+      if (batch.length + odd.length >= commitRows) return SCAN_COMMIT;
+      // A file of mostly bad records: their rejects leave memory before the batch is full.
+      if (rejects.length + odd.length >= SETTLE_ROWS) return SCAN_SETTLE;
+      // Let the batch being committed take its next step (its statements end on other threads).
+      if (inFlight && (line & (YIELD_LINES - 1)) === 0) return SCAN_TURN;
+    }
+  };
+
   const fd = await fs.promises.open(o.file, 'r');
   try {
-    let buf = Buffer.allocUnsafe(READ_CHUNK * 2);
-    let have = 0; // bytes in buf
-    let at = 0; // start of the unprocessed part of buf
     let fileOffset = 0;
-    let line = 0;
-    let skipping = false; // inside a line too long to keep
-    let eof = false;
     while (!eof) {
       // Keep the unprocessed tail, make room, read on.
       if (at > 0) {
@@ -737,9 +900,10 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
         at = 0;
       }
       if (buf.length - have < READ_CHUNK) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        const bigger = alignedBuffer(buf.length * 2);
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
+        words = LITTLE_ENDIAN ? new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
       }
       const r0 = performance.now();
       const { bytesRead } = await fd.read(buf, have, buf.length - have, fileOffset);
@@ -749,52 +913,14 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
       have += bytesRead;
       eof = bytesRead === 0;
       o.onRead?.(fileOffset, size);
-      for (;;) {
-        let nl = buf.indexOf(10, at);
-        if (nl >= have) nl = -1;
-        if (nl < 0) {
-          if (eof && at < have && !skipping) nl = have;
-          else {
-            if (skipping) at = have;
-            else if (have - at >= MAX_LINE_BYTES) {
-              // A line longer than the limit: rejected, and its bytes dropped as they come.
-              line++;
-              if (line > 1) {
-                rowsRead++;
-                reject(line, '(line)', REASON_LONG);
-              }
-              skipping = true;
-              at = have;
-            }
-            break;
-          }
-        }
-        if (skipping) {
-          skipping = false;
-          at = nl + 1;
-          continue;
-        }
-        line++;
-        let e = nl;
-        if (e > at && buf[e - 1] === 13) e--;
-        if (line > 1) {
-          // The SQL engine's reader counts a line's bytes with its carriage return, if any, and refuses MAX_LINE_BYTES.
-          if (nl - at >= MAX_LINE_BYTES) {
-            rowsRead++;
-            reject(line, '(line)', REASON_LONG);
-          } else onLine(buf, at, e, line);
-        }
-        at = nl + 1;
-        if (batch.length + odd.length >= commitRows) {
-          phases.parse += (performance.now() - p0) / 1000;
-          await commit();
-          p0 = performance.now();
-        } else if (rejects.length + odd.length >= SETTLE_ROWS) {
-          // A file of mostly bad records: their rejects leave memory before the batch is full.
-          phases.parse += (performance.now() - p0) / 1000;
-          await settle();
-          p0 = performance.now();
-        }
+      // The buffer's bytes moved and more came: what was found in it is found again.
+      nextQuote = nextNul = nextCtl1 = utf8To = -1;
+      for (let next = scan(); next !== SCAN_READ; next = scan()) {
+        phases.parse += (performance.now() - p0) / 1000;
+        if (next === SCAN_COMMIT) await commit();
+        else if (next === SCAN_SETTLE) await settle();
+        else await new Promise<void>((resolve) => setImmediate(resolve));
+        p0 = performance.now();
       }
       phases.parse += (performance.now() - p0) / 1000;
     }
@@ -803,6 +929,8 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
     await pending;
     phases.store += (performance.now() - w0) / 1000;
     if (pendingError !== undefined) throw pendingError;
+    if (committing) recycleBatchColumns(committing);
+    recycleBatchColumns(batch.columns());
     if (whole.batches > 1 && whole.rows <= o.batchRows) {
       await o.loader.recordBatch({ rows: whole.rows, lo: whole.lo, hi: whole.hi, digest: whole.digest.toString() });
     }
@@ -877,19 +1005,63 @@ export class DictionarySnapshot implements PresenceDictionaryView {
 }
 
 /**
- * Tuning of the fast engine. Parsing in a worker thread is off by default: on the shared 2-core
- * machine it was measured on, the second thread did not pay (no idle core to run on, and the hand-off
- * costs CPU); set `workerMinBytes` (e.g. 4 MiB) where a core is free. Tests lower it to run files
- * through the worker.
+ * Tuning of the fast engine. Large files are parsed in a worker thread where the machine has two
+ * cores or more and other processes leave them free enough: with a core to itself the worker makes a
+ * file go a good deal faster for about the same CPU time, but on a 2-core machine where other work
+ * keeps a core busy it does not pay (no idle core to run on, and the hand-off costs CPU). Tests lower
+ * `workerMinBytes` (and `workerFreeCores`) to run files through the worker.
  */
 export const fastIngestSettings = {
   /** Files at least this large are parsed in a worker thread, so parsing and commits run on two cores. */
-  workerMinBytes: Number.POSITIVE_INFINITY,
+  workerMinBytes: os.availableParallelism() >= 2 ? 4 << 20 : Number.POSITIVE_INFINITY,
+  /**
+   * Cores that must be free of other processes' work (measured over the time since the last file, or a
+   * tenth of a second) for a file to be parsed in a worker; 0: whatever the machine's load.
+   */
+  workerFreeCores: 1.5,
   /** Valid rows per committed batch when parsing in a worker (two of DuckDB's row groups). */
   workerCommitRows: 245_760,
   /** Valid rows per committed batch when parsing in this thread: the engine stores one while the next is parsed. */
   commitRows: 245_760,
 };
+
+/** The machine's busy CPU time and this process's, in milliseconds, when last looked at. */
+let cpuSample: { at: number; busy: number; own: number } | undefined;
+
+function sampleCpu(): { at: number; busy: number; own: number } {
+  let busy = 0;
+  for (const c of os.cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  const own = process.cpuUsage();
+  return { at: performance.now(), busy, own: (own.user + own.system) / 1000 };
+}
+
+/**
+ * How many cores other processes kept busy lately: since the last look when that is recent enough
+ * (between a tenth of a second and a minute ago), else over the next tenth of a second.
+ */
+async function othersBusyCores(): Promise<number> {
+  if (!cpuSample || performance.now() - cpuSample.at > 60_000) cpuSample = sampleCpu();
+  const wait = 100 - (performance.now() - cpuSample.at);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const now = sampleCpu();
+  const others = (now.busy - cpuSample.busy - (now.own - cpuSample.own)) / (now.at - cpuSample.at);
+  cpuSample = now;
+  return Math.max(0, others);
+}
+
+/** Whether a file of `size` bytes is parsed in a worker thread (see fastIngestSettings). */
+async function parseInWorker(size: number): Promise<boolean> {
+  if (size < fastIngestSettings.workerMinBytes) {
+    // A look at the machine's load now, for the next large file's choice.
+    if (Number.isFinite(fastIngestSettings.workerMinBytes) && (!cpuSample || performance.now() - cpuSample.at > 60_000)) cpuSample = sampleCpu();
+    return false;
+  }
+  if (fastIngestSettings.workerFreeCores <= 0) return true;
+  // Where the cores' times are not the ones this process runs on (a share of a larger machine), the load cannot be told.
+  const cores = os.availableParallelism();
+  if (os.cpus().length !== cores) return cores >= 2;
+  return cores - (await othersBusyCores()) >= fastIngestSettings.workerFreeCores;
+}
 
 /** How many files went through a worker thread (for tests). */
 export const fastIngestStats = { workerRuns: 0 };
@@ -940,7 +1112,7 @@ function spawnWorker(): Promise<Worker> {
  */
 export async function ingestPresencesCsvFast(o: FastPresenceIngestOptions): Promise<FastPresenceIngestResult> {
   const size = (await fs.promises.stat(o.file)).size;
-  if (size < fastIngestSettings.workerMinBytes) {
+  if (!(await parseInWorker(size))) {
     o = { ...o, commitRows: Math.min(o.batchRows, fastIngestSettings.commitRows) };
     // A worker takes a few tenths of a second to start: the first file starts one for the large files to come.
     if (idleWorkers.length === 0 && !starting && Number.isFinite(fastIngestSettings.workerMinBytes)) {
@@ -987,7 +1159,8 @@ export async function ingestPresencesCsvFast(o: FastPresenceIngestOptions): Prom
         const [batch, checkpoint] = args as [EncodedPresenceBatch, boolean];
         const res = await o.loader.commitEncoded(batch, { returnChunk: o.returnChunk, checkpoint });
         o.onCommitted(res);
-        return { inserted: res.inserted, duplicates: res.duplicates, batch: res.batch };
+        const columns: BatchColumnArrays = [batch.ident, batch.place, batch.start, batch.end, batch.sub, batch.source, batch.flags, batch.lat, batch.lon];
+        return { inserted: res.inserted, duplicates: res.duplicates, batch: res.batch, columns };
       }
       case 'record':
         return o.loader.recordBatch(args as PresenceBatchDigest);
@@ -1000,7 +1173,11 @@ export async function ingestPresencesCsvFast(o: FastPresenceIngestOptions): Prom
       w.on('message', (m: WorkerMessage) => {
         if (m.type === 'call') {
           handle(m.op, m.args).then(
-            (value) => w.postMessage({ type: 'reply', id: m.id, ok: true, value }),
+            (value) => {
+              // A committed batch's columns go back to the worker (this thread is done with them) for its next batches.
+              const columns = m.op === 'commit' ? (value as { columns: BatchColumnArrays }).columns : [];
+              w.postMessage({ type: 'reply', id: m.id, ok: true, value }, columns.map((a) => a.buffer as ArrayBuffer));
+            },
             (err: unknown) => w.postMessage({ type: 'reply', id: m.id, ok: false, message: err instanceof Error ? err.message : String(err) }),
           );
         } else if (m.type === 'read') o.onRead?.(m.bytes, m.total);

@@ -199,6 +199,8 @@ export class DuckDbPresenceStore implements PresenceStore {
   private readonly dict = new DictionaryMirror();
   /** The connection encoded batches commit on (opened on first use). */
   private encConn: DuckDBConnection | undefined;
+  /** Where commitEncoded puts a batch's unique rows. */
+  private readonly dedupeScratch = new BatchScratch();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -446,23 +448,36 @@ export class DuckDbPresenceStore implements PresenceStore {
       if (newPlaces.length) hashes.addPlaces(await r.columns(`SELECT id, hash(kind), hash(place_id) FROM places WHERE id >= ${sqlInt(d.next.place)}`));
       if (newSubs.length) hashes.addSubs(await r.columns(`SELECT id, hash(value) FROM subs WHERE id >= ${sqlInt(d.next.sub)}`));
       if (newSources.length) hashes.addSources(await r.columns(`SELECT id, hash(value) FROM sources WHERE id >= ${sqlInt(d.next.source)}`));
-      const { lo, hi, digest: sum } = batchDigest(b, hashes);
-      record = { rows: b.length, lo, hi, digest: sum };
-      const digest = `${sqlInt(b.length)}, ${sqlInt(lo)}, ${sqlInt(hi)}, ${sum}::HUGEINT`;
-      if (num((await r.rows(`SELECT count(*) AS n FROM presence_batches WHERE (rows, lo, hi, digest) = (${digest})`))[0].n) > 0) {
-        await r.run('ROLLBACK');
-        return nothing(b.length);
+      // The batch's start range; its digest (the longest part of this thread's work) is worked out while
+      // the engine inserts the rows, unless a batch of the same size and range is recorded already: then
+      // first, so a batch stored before is skipped without inserting anything.
+      const { lo, hi } = startRange(b);
+      let digest = '';
+      const digestOf = (): string => {
+        const sum = batchDigest(b, hashes).digest;
+        record = { rows: b.length, lo, hi, digest: sum };
+        return `${sqlInt(b.length)}, ${sqlInt(lo)}, ${sqlInt(hi)}, ${sum}::HUGEINT`;
+      };
+      if (num((await r.rows(`SELECT count(*) AS n FROM presence_batches WHERE (rows, lo, hi) = (${sqlInt(b.length)}, ${sqlInt(lo)}, ${sqlInt(hi)})`))[0].n) > 0) {
+        digest = digestOf();
+        if (num((await r.rows(`SELECT count(*) AS n FROM presence_batches WHERE (rows, lo, hi, digest) = (${digest})`))[0].n) > 0) {
+          await r.run('ROLLBACK');
+          return nothing(b.length);
+        }
       }
-      const u = dedupeBatch(b);
       // A row can only repeat a stored one of the same source in the same start range: when there is
-      // none (a feed's new rows, whatever other feeds hold), the rows go straight into the table.
-      const sourceSet = new Set<number>();
-      for (let k = 0, last = -1; k < u.length; k++) {
-        if (u.source[k] !== last) sourceSet.add((last = u.source[k]));
+      // none (a feed's new rows, whatever other feeds hold), the rows go straight into the table. (The
+      // batch's repeats are taken out while the engine counts.)
+      const sources = sourcesOf(b);
+      const counting = r.rows(`SELECT count(*) AS n FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}
+        AND source IN (${sources.length <= 1000 ? sources.map(sqlInt).join(', ') : `SELECT source FROM presences`})`);
+      let u: BatchColumns;
+      try {
+        u = dedupeBatch(b, this.dedupeScratch);
+      } finally {
+        await counting.catch(() => undefined);
       }
-      const sources = [...sourceSet];
-      const stored = num((await r.rows(`SELECT count(*) AS n FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}
-        AND source IN (${sources.length <= 1000 ? sources.map(sqlInt).join(', ') : `SELECT source FROM presences`})`))[0].n);
+      const stored = num((await counting)[0].n);
       let fresh: number;
       let chunk: PresenceChunk | undefined;
       // The rows go to a temporary table here (a copy into memory), and into the store's table by a
@@ -470,7 +485,12 @@ export class DuckDbPresenceStore implements PresenceStore {
       await r.run(`CREATE OR REPLACE TEMP TABLE ${table} (ident UINTEGER, place UINTEGER, start UINTEGER, "end" UINTEGER, sub UINTEGER, source UINTEGER, flags UTINYINT, lat DOUBLE, lon DOUBLE)`);
       await appendBatch(conn, table, 'temp', u);
       if (stored === 0) {
-        await r.run(`INSERT INTO presences SELECT * FROM ${table}`);
+        const inserting = r.run(`INSERT INTO presences SELECT * FROM ${table}`);
+        try {
+          if (!digest) digest = digestOf();
+        } finally {
+          await inserting;
+        }
         fresh = u.length;
         if (returnChunk) chunk = chunkOf(u);
       } else {
@@ -483,13 +503,11 @@ ANTI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE s
         if (returnChunk) {
           chunk = fresh === u.length ? chunkOf(u) : await readChunk(conn, `SELECT ident, place, start, "end", sub, flags FROM ${table}_fresh`, fresh);
         }
+        if (!digest) digest = digestOf();
       }
       await r.run(`INSERT INTO presence_batches VALUES (${digest})`);
       await r.run('COMMIT');
-      for (const [id, kind, value] of newIdents) d.addIdent(kind, value, id, hashes.ident(id));
-      for (const [id, kind, placeId] of newPlaces) d.addPlace(kind, placeId, id, hashes.placeKind(id), hashes.place(id));
-      for (const [id, value] of newSubs) d.addSub(value, id, hashes.sub(id));
-      for (const [id, value] of newSources) d.addSource(value, id, hashes.source(id));
+      learnEntries(d, hashes, newIdents, newPlaces, newSubs, newSources);
       if (checkpoint && fresh >= CHECKPOINT_ROWS) await r.run('CHECKPOINT').catch(() => undefined);
       const result: EncodedInsertResult = { inserted: fresh, duplicates: b.length - fresh, batch: record };
       if (chunk) result.chunk = chunk;
@@ -1270,6 +1288,26 @@ function mixM(hi: number, lo: number): void {
   mulM(hi, (lo ^ hi) >>> 0);
 }
 
+/** murmur64 of recent times by the time's last bits (times repeat across a batch): NaN for none yet. */
+const MURMUR_SLOTS = 8192;
+const murmurKey = new Float64Array(MURMUR_SLOTS).fill(Number.NaN);
+const murmurHi = new Uint32Array(MURMUR_SLOTS);
+const murmurLo = new Uint32Array(MURMUR_SLOTS);
+
+/** murmur64 of a non-negative integer below 2^32 into R, through the cache of recent ones. */
+function murmurCached(x: number): void {
+  const i = (x ^ (x >>> 13)) & (MURMUR_SLOTS - 1);
+  if (murmurKey[i] === x) {
+    R[0] = murmurHi[i];
+    R[1] = murmurLo[i];
+    return;
+  }
+  murmur(x);
+  murmurKey[i] = x;
+  murmurHi[i] = R[0];
+  murmurLo[i] = R[1];
+}
+
 /** Sum over the batch of DuckDB's hash(id_kind, id_value, place_kind, place_id, start, "end", sub, source), and its start range. */
 function batchDigest(b: EncodedPresenceBatch, h: DictionaryHashes): { lo: number; hi: number; digest: string } {
   const [ih, pkh, ph, sh, oh] = h.columns;
@@ -1277,27 +1315,40 @@ function batchDigest(b: EncodedPresenceBatch, h: DictionaryHashes): { lo: number
   let sumLo = 0;
   let lo = Infinity;
   let hi = -Infinity;
+  // The hash of the identifier and place of the previous row (consecutive rows often share both).
+  let lastIdent = -1;
+  let lastPlace = -1;
+  let ipHi = 0;
+  let ipLo = 0;
   for (let k = 0; k < b.length; k++) {
     const start = b.start[k];
     if (start < lo) lo = start;
     if (start > hi) hi = start;
     // hash(kind, value) of the identifier, then each further column folded in.
-    let hh = ih.hi[b.ident[k]];
-    let hl = ih.lo[b.ident[k]];
+    const id = b.ident[k];
     const p = b.place[k];
-    mixM(hh, hl);
-    hh = (R[0] ^ pkh.hi[p]) >>> 0;
-    hl = (R[1] ^ pkh.lo[p]) >>> 0;
-    mixM(hh, hl);
-    hh = (R[0] ^ ph.hi[p]) >>> 0;
-    hl = (R[1] ^ ph.lo[p]) >>> 0;
-    murmur(start);
+    let hh: number;
+    let hl: number;
+    if (id === lastIdent && p === lastPlace) {
+      hh = ipHi;
+      hl = ipLo;
+    } else {
+      mixM(ih.hi[id], ih.lo[id]);
+      hh = (R[0] ^ pkh.hi[p]) >>> 0;
+      hl = (R[1] ^ pkh.lo[p]) >>> 0;
+      mixM(hh, hl);
+      hh = ipHi = (R[0] ^ ph.hi[p]) >>> 0;
+      hl = ipLo = (R[1] ^ ph.lo[p]) >>> 0;
+      lastIdent = id;
+      lastPlace = p;
+    }
+    murmurCached(start);
     const sHi = R[0];
     const sLo = R[1];
     mixM(hh, hl);
     hh = (R[0] ^ sHi) >>> 0;
     hl = (R[1] ^ sLo) >>> 0;
-    murmur(b.end[k]);
+    murmurCached(b.end[k]);
     const eHi = R[0];
     const eLo = R[1];
     mixM(hh, hl);
@@ -1323,6 +1374,47 @@ function murmur(x: number): void {
   mulM(0, x);
   mixM(R[0], R[1]);
   R[1] = R[1] ^ R[0];
+}
+
+/*
+ * The loops over a batch's rows are functions of their own, not written inline in commitEncoded: a hot
+ * loop inside that long async function would have the engine compile all of it again and again.
+ */
+
+/** Adds a committed batch's new dictionary entries to the mirror. */
+function learnEntries(
+  d: DictionaryMirror,
+  hashes: DictionaryHashes,
+  idents: readonly [number, string, string][],
+  places: readonly [number, string, string][],
+  subs: readonly [number, string][],
+  sources: readonly [number, string][],
+): void {
+  for (const [id, kind, value] of idents) d.addIdent(kind, value, id, hashes.ident(id));
+  for (const [id, kind, placeId] of places) d.addPlace(kind, placeId, id, hashes.placeKind(id), hashes.place(id));
+  for (const [id, value] of subs) d.addSub(value, id, hashes.sub(id));
+  for (const [id, value] of sources) d.addSource(value, id, hashes.source(id));
+}
+
+/** The least and greatest start of a batch. */
+function startRange(b: BatchColumns): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < b.length; k++) {
+    const t = b.start[k];
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  return { lo, hi };
+}
+
+/** The sources of a batch's rows, each once. */
+function sourcesOf(b: BatchColumns): number[] {
+  const set = new Set<number>();
+  for (let k = 0, last = -1; k < b.length; k++) {
+    if (b.source[k] !== last) set.add((last = b.source[k]));
+  }
+  return [...set];
 }
 
 /** Replaces FRESH_ID + i by ids[i] in the first `n` values of a dictionary column. */
@@ -1391,16 +1483,43 @@ async function appendBatch(conn: DuckDBConnection, table: string, schema: 'main'
 }
 
 /**
+ * Column arrays a store writes a batch's unique rows into (dedupeBatch), kept from batch to batch:
+ * allocating tens of megabytes for every batch has the engine collect garbage far more often. The
+ * store's batches commit one at a time, and each is done with the arrays when its commit ends.
+ */
+class BatchScratch {
+  private cols: BatchColumns | undefined;
+  /** Arrays for m rows (longer, maybe), as a batch of length m. */
+  take(m: number): BatchColumns {
+    if (!this.cols || this.cols.ident.length < m) {
+      const n = Math.max(m, 2 * (this.cols?.ident.length ?? 0));
+      this.cols = {
+        length: n, ident: new Uint32Array(n), place: new Uint32Array(n), start: new Uint32Array(n), end: new Uint32Array(n),
+        sub: new Uint32Array(n), source: new Uint32Array(n), flags: new Uint8Array(n), lat: new Float64Array(n), lon: new Float64Array(n),
+      };
+    }
+    return { ...this.cols, length: m };
+  }
+}
+
+/** dedupeBatch's scratch, kept from batch to batch. */
+let dedupeSlots = new Int32Array(0);
+let dedupeKeep = new Uint8Array(0);
+
+/**
  * The batch without rows repeated in it (same identifier, place, start, end, sub and source), as
  * commitStaged's GROUP BY keeps them: the least flags, and a coordinate where any of the rows has one.
- * The batch itself when nothing repeats.
+ * The batch itself when nothing repeats, else the rows in `scratch`'s arrays.
  */
-function dedupeBatch(b: EncodedPresenceBatch): BatchColumns {
+function dedupeBatch(b: EncodedPresenceBatch, scratch: BatchScratch): BatchColumns {
   const n = b.length;
   let size = 1024;
   while (size < n * 2) size *= 2;
-  const slots = new Int32Array(size).fill(-1);
-  const keep = new Uint8Array(n);
+  // Scratch kept from batch to batch (batches are large: fresh arrays each time make for more collections).
+  if (dedupeSlots.length < size) dedupeSlots = new Int32Array(size);
+  if (dedupeKeep.length < n) dedupeKeep = new Uint8Array(n);
+  const slots = dedupeSlots.subarray(0, size).fill(-1);
+  const keep = dedupeKeep.fill(0, 0, n);
   let repeats = 0;
   const { ident, place, start, end, sub, source, flags, lat, lon } = b;
   for (let k = 0; k < n; k++) {
@@ -1427,10 +1546,7 @@ function dedupeBatch(b: EncodedPresenceBatch): BatchColumns {
   }
   if (repeats === 0) return b;
   const m = n - repeats;
-  const out: BatchColumns = {
-    length: m, ident: new Uint32Array(m), place: new Uint32Array(m), start: new Uint32Array(m), end: new Uint32Array(m),
-    sub: new Uint32Array(m), source: new Uint32Array(m), flags: new Uint8Array(m), lat: new Float64Array(m), lon: new Float64Array(m),
-  };
+  const out = scratch.take(m);
   let w = 0;
   for (let k = 0; k < n; k++) {
     if (!keep[k]) continue;
