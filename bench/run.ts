@@ -33,6 +33,7 @@ import { loadRuleSet } from '../src/domain/contact-rules.ts';
 import { CandidateColumns, type CandidateSource } from '../src/trace/candidate-source.ts';
 import type { TraceRequest, TraceResult } from '../src/trace/types.ts';
 import { DuckDbPeer, PostgresPeer, SqlitePeer, fingerprint, type Peer, type PeerData } from './trace/peers.ts';
+import { TimedSource } from './trace/timed-source.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -179,42 +180,6 @@ while (requests.length < caseCount && peopleCsv.length) {
 // A trace runs when the case is found: "now" is the end of the isolation day (or the end of the data).
 for (const r of requests) r.now = r.isolated ? Math.min(endMs, Date.parse(`${r.isolated}T00:00:00+08:00`) + 86_400_000) : endMs;
 
-/** Wraps a source to add up the time spent in its reads. */
-class TimedSource implements CandidateSource {
-  readMs = 0;
-  readonly name: string;
-  firstDegree?: CandidateSource['firstDegree'];
-  constructor(private readonly inner: CandidateSource) {
-    this.name = inner.name;
-    const fd = inner.firstDegree?.bind(inner);
-    if (fd) this.firstDegree = (i, f, t) => this.time(() => fd(i, f, t));
-    const of = inner.presencesOfInto?.bind(inner);
-    if (of) this.presencesOfInto = (i, f, t, out) => this.timeSync(() => of(i, f, t, out));
-    const at = inner.presencesAtInto?.bind(inner);
-    if (at) this.presencesAtInto = (q, out) => this.timeSync(() => at(q, out));
-  }
-  presencesOfInto?: CandidateSource['presencesOfInto'];
-  presencesAtInto?: CandidateSource['presencesAtInto'];
-  private timeSync(run: () => void): void {
-    const t0 = performance.now();
-    run();
-    this.readMs += performance.now() - t0;
-  }
-  private async time<T>(run: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    try {
-      return await run();
-    } finally {
-      this.readMs += performance.now() - t0;
-    }
-  }
-  presencesOf(...a: Parameters<CandidateSource['presencesOf']>): ReturnType<CandidateSource['presencesOf']> {
-    return this.time(() => this.inner.presencesOf(...a));
-  }
-  presencesAt(...a: Parameters<CandidateSource['presencesAt']>): ReturnType<CandidateSource['presencesAt']> {
-    return this.time(() => this.inner.presencesAt(...a));
-  }
-}
 for (const s of sources) s.source = new TimedSource(s.source);
 
 // 5. Timed runs. A round gives each peer every case in a block of its own — trajectories and

@@ -16,7 +16,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { readTruth } from '../src/sim/truth.ts';
 import { PresenceTraceService } from '../src/services/trace.service.ts';
 import { DuckDbPresenceStore } from '../src/stores/presence/duckdb/duckdb-presence-store.ts';
-import type { Candidate, CandidateSource, PlaceWindow } from '../src/trace/candidate-source.ts';
+import { TimedSource } from './trace/timed-source.ts';
 import { CachedDictionary, StoreCandidateSource } from '../src/trace/store-source.ts';
 import type { TraceRequest, TraceResult } from '../src/trace/types.ts';
 
@@ -41,50 +41,6 @@ if (!degrees.length || degrees.some((d) => d !== 1 && d !== 2)) throw new Error(
 const caseCount = Number(args.cases);
 const rounds = Math.max(1, Number(args.rounds));
 const log = (s: string): void => void process.stderr.write(s + '\n');
-
-/** Wraps a source to add up the time spent in its reads and count them (a batched read counts once). */
-class TimedSource implements CandidateSource {
-  readMs = 0;
-  reads = 0;
-  readonly name: string;
-  firstDegree?: CandidateSource['firstDegree'];
-  firstDegreeMany?: CandidateSource['firstDegreeMany'];
-  constructor(private readonly inner: CandidateSource) {
-    this.name = inner.name;
-    // The optional batched reads are passed through (timed) when the source has them, so the tracer takes the same path as without the wrapper.
-    const one = inner.firstDegree?.bind(inner);
-    if (one) this.firstDegree = (idents, from, to) => this.time(() => one(idents, from, to));
-    const many = inner.firstDegreeMany?.bind(inner);
-    if (many) this.firstDegreeMany = (reads) => this.time(() => many(reads));
-    const of = inner.presencesOfInto?.bind(inner);
-    if (of) this.presencesOfInto = (i, f, t, out) => this.timeSync(() => of(i, f, t, out));
-    const at = inner.presencesAtInto?.bind(inner);
-    if (at) this.presencesAtInto = (q, out) => this.timeSync(() => at(q, out));
-  }
-  presencesOfInto?: CandidateSource['presencesOfInto'];
-  presencesAtInto?: CandidateSource['presencesAtInto'];
-  private timeSync(run: () => void): void {
-    const t0 = performance.now();
-    this.reads++;
-    run();
-    this.readMs += performance.now() - t0;
-  }
-  private async time<T>(run: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    this.reads++;
-    try {
-      return await run();
-    } finally {
-      this.readMs += performance.now() - t0;
-    }
-  }
-  presencesOf(idents: readonly number[], from: number, to: number): Promise<Candidate[]> {
-    return this.time(() => this.inner.presencesOf(idents, from, to));
-  }
-  presencesAt(queries: readonly PlaceWindow[]): Promise<Candidate[]> {
-    return this.time(() => this.inner.presencesAt(queries));
-  }
-}
 
 // 1. The store and both services over it (the index is built once, before timing).
 const store = await DuckDbPresenceStore.open(args.store, { owner: 'bench store-trace' });
