@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../candidate-source.ts';
 import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
-import { PresenceIndex } from './presence-index.ts';
+import { blockPlaces, PresenceIndex } from './presence-index.ts';
 
 /** A deterministic city-like chunk: about 100 presences per identifier and 30 per place, as in the synthetic city. */
 function chunk(n: number, seed: number, idents = Math.ceil(n / 100), places = Math.ceil(n / 30)): PresenceChunk {
@@ -68,6 +68,33 @@ describe('PresenceIndex', () => {
     const rows = chunk(20_000, 7, 200, 500);
     const idx = sut(rows, 500);
     expectWindowsAsScan(idx, [rows], 200, 500, 200, 5000);
+  });
+
+  it('gives every row its place, whatever the sizes of places: empty ones, ones spanning many blocks of rows', () => {
+    const rows = chunk(10_037, 11, 60, 400);
+    // A third of the rows at one place (several blocks of rows), the rest only at even places (odd ones empty).
+    for (let i = 0; i < rows.length; i++) rows.place[i] = i % 3 === 0 ? 7 : (rows.place[i] & ~1) + 10;
+    const idx = sut(rows, 420);
+    for (let ident = 0; ident < 60; ident++) {
+      const got: Candidate[] = [];
+      idx.collectOf(ident, 0, 2 ** 32 - 1, got);
+      const want: string[] = [];
+      for (let i = 0; i < rows.length; i++) if (rows.ident[i] === ident) want.push(`${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`);
+      expect(got.map(key).sort()).toEqual(want.sort());
+    }
+  });
+
+  it('knows the place of the first row of every block of 256 rows, and of the last row at the end', () => {
+    for (const sizes of [[0], [5], [256], [300, 0, 0, 1, 255, 256, 0, 700], [0, 0, 1000], [3, 0, 0], [1, 1, 1, 1]]) {
+      const offsets = new Uint32Array(sizes.length + 1);
+      sizes.forEach((k, p) => { offsets[p + 1] = offsets[p] + k; });
+      const n = offsets[sizes.length];
+      const placeOf = (row: number): number => sizes.findIndex((_, p) => offsets[p] <= row && row < offsets[p + 1]);
+      const lastPlace = n === 0 ? 0 : placeOf(n - 1);
+      const want: number[] = [];
+      for (let k = 0; k <= Math.ceil(n / 256); k++) want.push(k * 256 < n ? placeOf(k * 256) : lastPlace);
+      expect([...blockPlaces(offsets, n)]).toEqual(want);
+    }
   });
 
   it('appended rows are visible at once and survive the merge into the sorted arrays', async () => {

@@ -133,6 +133,11 @@ interface Sorted {
   n: number;
   /** Rows of place p are [placeOffsets[p], placeOffsets[p+1]). */
   placeOffsets: Uint32Array;
+  /**
+   * The place of row k·2^BLOCK_SHIFT, per block of rows (and of the last row, at the end): a row's place
+   * lies between its block's and the next block's, so finding it searches a few offsets, not all of them.
+   */
+  blockPlace: Uint32Array;
   /** Longest duration of any row at the place: how far before `from` an overlapping row can start. */
   maxDur: Uint32Array;
   start: Uint32Array;
@@ -148,9 +153,30 @@ interface Sorted {
 }
 
 const EMPTY: Sorted = {
-  n: 0, placeOffsets: u32(1), maxDur: u32(0), start: u32(0), end: u32(0), ident: u32(0), sub: u32(0),
+  n: 0, placeOffsets: u32(1), blockPlace: u32(1), maxDur: u32(0), start: u32(0), end: u32(0), ident: u32(0), sub: u32(0),
   flags: u8(0), identOffsets: u32(1), postings: u32(0), globalMaxDur: 0,
 };
+
+/** Rows per block of `Sorted.blockPlace`: 2^8, so the table costs 1/64 byte per presence. */
+const BLOCK_SHIFT = 8;
+
+/** `Sorted.blockPlace` of place offsets over `n` rows. */
+export function blockPlaces(placeOffsets: Uint32Array, n: number): Uint32Array {
+  const blocks = ((n + (1 << BLOCK_SHIFT) - 1) >>> BLOCK_SHIFT) + 1;
+  const out = new Uint32Array(blocks);
+  const nPlaces = placeOffsets.length - 1;
+  let k = 0;
+  for (let p = 0; p < nPlaces && k < blocks; p++) {
+    const end = placeOffsets[p + 1];
+    // Blocks whose first row is a row of place p (empty places have none).
+    while (k < blocks && k * (1 << BLOCK_SHIFT) < end) out[k++] = p;
+  }
+  // Blocks past the last row (the end entry) take the last place, the place of the last row.
+  let last = nPlaces - 1;
+  while (last > 0 && placeOffsets[last] === placeOffsets[last + 1]) last--;
+  while (k < blocks) out[k++] = Math.max(0, last);
+  return out;
+}
 
 /** Rows a sort step handles between two yields of `sortRowsSteps` (tens of milliseconds of work). */
 const SORT_SLICE = 1 << 20;
@@ -222,7 +248,7 @@ function* sortRowsSteps(ident: Uint32Array, place: Uint32Array, start: Uint32Arr
     yield;
   }
   const s: Sorted = {
-    n, placeOffsets, maxDur: new Uint32Array(nPlaces),
+    n, placeOffsets, blockPlace: blockPlaces(placeOffsets, n), maxDur: new Uint32Array(nPlaces),
     start: new Uint32Array(n), end: new Uint32Array(n), ident: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n),
     identOffsets: new Uint32Array(nIdents + 1), postings: new Uint32Array(n), globalMaxDur: 0,
   };
@@ -572,12 +598,14 @@ export class PresenceIndex {
     return out;
   }
 
-  /** The place of a sorted row: binary search in the place offsets (rows carry no place column). */
+  /** The place of a sorted row: binary search in the place offsets (rows carry no place column), between the places of its block's ends. */
   private placeOfRow(j: number): number {
-    const o = this.sorted.placeOffsets;
-    let lo = 0;
-    let hi = o.length - 1;
-    // Largest p with o[p] <= j and o[p+1] > j.
+    const s = this.sorted;
+    const o = s.placeOffsets;
+    const k = j >>> BLOCK_SHIFT;
+    let lo = s.blockPlace[k];
+    let hi = s.blockPlace[k + 1];
+    // Largest p in [lo, hi] with o[p] <= j (and o[p+1] > j).
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if (o[mid] <= j) lo = mid;
@@ -590,7 +618,7 @@ export class PresenceIndex {
   /** Bytes held by the sorted arrays, offsets and postings (the tail counted at its typed-array size). */
   bytes(): number {
     const s = this.sorted;
-    const arrays = [s.placeOffsets, s.maxDur, s.start, s.end, s.ident, s.sub, s.flags, s.identOffsets, s.postings];
+    const arrays = [s.placeOffsets, s.blockPlace, s.maxDur, s.start, s.end, s.ident, s.sub, s.flags, s.identOffsets, s.postings];
     let total = arrays.reduce((sum, a) => sum + a.byteLength, 0) + this.kinds.data.byteLength;
     const t = this.tail;
     total += t.ident.data.byteLength * 5 + t.flags.data.byteLength + this.tailByPlace.bytes() + this.tailByIdent.bytes();
