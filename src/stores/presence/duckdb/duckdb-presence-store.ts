@@ -484,7 +484,22 @@ export class DuckDbPresenceStore implements PresenceStore {
       // statement the engine runs on its own threads (compressing and writing) while this thread goes on.
       await r.run(`CREATE OR REPLACE TEMP TABLE ${table} (ident UINTEGER, place UINTEGER, start UINTEGER, "end" UINTEGER, sub UINTEGER, source UINTEGER, flags UTINYINT, lat DOUBLE, lon DOUBLE)`);
       await appendBatch(conn, table, 'temp', u);
-      if (stored === 0) {
+      // Rows stored in the batch's range: a join tells how many of the batch's rows are among them (the
+      // digest is worked out meanwhile). Usually none (a feed's rows cover its whole range, but are new):
+      // then the batch goes in whole, as when nothing is stored in the range.
+      let repeats = 0;
+      if (stored > 0) {
+        const joining = r.rows(`SELECT count(*) AS n FROM ${table} n
+SEMI JOIN (SELECT ident, place, start, "end", sub, source FROM presences WHERE start BETWEEN ${sqlInt(lo)} AND ${sqlInt(hi)}) p
+  USING (ident, place, start, "end", sub, source)`);
+        try {
+          if (!digest) digest = digestOf();
+        } finally {
+          await joining.catch(() => undefined);
+        }
+        repeats = num((await joining)[0].n);
+      }
+      if (repeats === 0) {
         const inserting = r.run(`INSERT INTO presences SELECT * FROM ${table}`);
         try {
           if (!digest) digest = digestOf();
