@@ -21,6 +21,7 @@ import { generateCity } from '../src/sim/generate.ts';
 import { fastIngestSettings } from '../src/ingest/fast-presences.ts';
 import { IngestService, type IngestPhases } from '../src/services/ingest.service.ts';
 import { DuckDbPresenceStore, openDuckDbScratch } from '../src/stores/presence/duckdb/duckdb-presence-store.ts';
+import { PresenceIndex } from '../src/trace/index/presence-index.ts';
 
 /** Figures of one benchmark run. */
 export interface IngestBenchResult {
@@ -34,7 +35,9 @@ export interface IngestBenchResult {
   accepted: number;
   rejected: number;
   duplicates: number;
-  /** Wall time of the presence files, CSV to durable. */
+  /** Whether a live in-memory index took every committed batch, as the server's does (`index` option). */
+  indexed: boolean;
+  /** Wall time of the presence files, CSV to durable (and, with `indexed`, until the index has merged what it took). */
   seconds: number;
   /** presencesRead / seconds. */
   rate: number;
@@ -64,6 +67,8 @@ export async function runIngestBench(opts: {
   engine?: 'auto' | 'sql';
   /** Presences per atomic batch (the service's default when absent). */
   batchRows?: number;
+  /** A live in-memory index takes every committed batch, as in the server; timing ends when its merges have settled. */
+  index?: boolean;
 }): Promise<IngestBenchResult> {
   const engine = opts.engine ?? 'auto';
   const cache = opts.cacheDir ?? path.join(os.tmpdir(), 'cordon-bench-city');
@@ -82,7 +87,11 @@ export async function runIngestBench(opts: {
     const presenceFiles = plan.filter((e) => e.kind === 'presences').map((e) => e.file);
     // As in the server: every committed batch comes back as an integer chunk for the in-memory index.
     let chunked = 0;
-    service.onPresencesCommitted((chunk) => (chunked += chunk.length));
+    const index = opts.index ? new PresenceIndex() : undefined;
+    service.onPresencesCommitted((chunk) => {
+      chunked += chunk.length;
+      index?.append(chunk);
+    });
     let read = 0;
     let accepted = 0;
     let rejected = 0;
@@ -97,6 +106,10 @@ export async function runIngestBench(opts: {
       rejected += s.rejected;
       duplicates += s.duplicates;
       for (const k of Object.keys(phases) as (keyof IngestPhases)[]) phases[k] += s.phases[k];
+    }
+    if (index) {
+      await index.settled();
+      if (index.size !== accepted) throw new Error(`the index holds ${index.size} presences, the ingest stored ${accepted}`);
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
@@ -140,6 +153,7 @@ CHECKPOINT floor;`);
     scratch.close();
     return {
       engine,
+      indexed: index !== undefined,
       people: opts.people,
       days: opts.days,
       presenceFiles: presenceFiles.length,
@@ -177,6 +191,8 @@ if (isMain) {
       'batch-rows': { type: 'string' },
       worker: { type: 'string', default: 'auto' },
       'commit-rows': { type: 'string' },
+      /** A live in-memory index takes every committed batch (durable and indexed). */
+      index: { type: 'boolean', default: false },
     },
   });
   // `--worker on` parses presence files of 4 MiB and more in a worker thread whatever the machine's load,
@@ -200,6 +216,7 @@ if (isMain) {
       again: values.again,
       engine,
       batchRows: values['batch-rows'] ? Number(values['batch-rows']) : undefined,
+      index: values.index,
     }));
   }
   if (results.length === 2) {
@@ -215,7 +232,8 @@ if (isMain) {
     }
     const n = (x: number): string => Math.round(x).toLocaleString('en-US');
     console.log(`ingest: ${n(r.presencesRead)} presences in ${r.presenceFiles} CSV files (${r.people} people, ${r.days} days), ${os.cpus().length} cores`);
-    console.log(`  cordon ingest, engine ${r.engine} (validated, deduplicated, durable, chunks to listeners): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
+    const what = r.indexed ? 'durable and indexed: a live index took every batch' : 'durable, chunks to listeners';
+    console.log(`  cordon ingest, engine ${r.engine} (validated, deduplicated, ${what}): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
     console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
     const ph = Object.entries(r.phases).map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join('  ');
     console.log(`    phases (wall s): ${ph}`);
