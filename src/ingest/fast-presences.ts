@@ -401,41 +401,34 @@ class BatchBuilder implements EncodedPresenceBatch {
 
   /** The id of the sub `buf[s, e)` (not empty), as encodeIdent. */
   encodeSub(dict: PresenceDictionaryView, known: KnownKeys, buf: Buffer, s: number, e: number): number {
-    let id = known.subs.recent(0, buf, s, e);
-    if (id >= 0) return id;
-    const h = hashBytes(0, buf, s, e);
-    id = known.subs.get(0, buf, s, e, h);
-    if (id >= 0) return id;
-    id = this.freshSubs.get(0, buf, s, e, h);
-    if (id >= 0) return id;
-    const value = text(buf, s, e);
-    const stored = dict.sub(value);
-    if (stored !== undefined) {
-      known.subs.set(0, buf, s, e, h, stored);
-      return stored;
-    }
-    id = FRESH_ID + this.fresh.subs.push(value) - 1;
-    this.freshSubs.set(0, buf, s, e, h, id);
-    return id;
+    return this.encodeText(known.subs, this.freshSubs, this.fresh.subs, dict, true, buf, s, e);
   }
 
   /** The id of the source `buf[s, e)` (not empty), as encodeIdent. */
   encodeSource(dict: PresenceDictionaryView, known: KnownKeys, buf: Buffer, s: number, e: number): number {
-    let id = known.sources.recent(0, buf, s, e);
+    return this.encodeText(known.sources, this.freshSources, this.fresh.sources, dict, false, buf, s, e);
+  }
+
+  /**
+   * The id of a text key `buf[s, e)` of the subs (`sub`) or sources dictionary: a recent or known id,
+   * one taken earlier in this batch, the store's id, else the next fresh one (kept in `freshList`).
+   */
+  private encodeText(knownKeys: ByteKeys, freshKeys: ByteKeys, freshList: string[], dict: PresenceDictionaryView, sub: boolean, buf: Buffer, s: number, e: number): number {
+    let id = knownKeys.recent(0, buf, s, e);
     if (id >= 0) return id;
     const h = hashBytes(0, buf, s, e);
-    id = known.sources.get(0, buf, s, e, h);
+    id = knownKeys.get(0, buf, s, e, h);
     if (id >= 0) return id;
-    id = this.freshSources.get(0, buf, s, e, h);
+    id = freshKeys.get(0, buf, s, e, h);
     if (id >= 0) return id;
     const value = text(buf, s, e);
-    const stored = dict.source(value);
-    if (stored !== undefined) {
-      known.sources.set(0, buf, s, e, h, stored);
-      return stored;
+    const known = sub ? dict.sub(value) : dict.source(value);
+    if (known !== undefined) {
+      knownKeys.set(0, buf, s, e, h, known);
+      return known;
     }
-    id = FRESH_ID + this.fresh.sources.push(value) - 1;
-    this.freshSources.set(0, buf, s, e, h, id);
+    id = FRESH_ID + freshList.push(value) - 1;
+    freshKeys.set(0, buf, s, e, h, id);
     return id;
   }
 
