@@ -23,10 +23,10 @@ export class IndexCandidateSource implements CandidateSource {
   }
 
   presencesOfInto(idents: readonly number[], from: number, to: number, out: CandidateColumns): void {
-    for (const id of idents) this.index.collectOfInto(id, from, to, out);
+    for (const id of idents) this.index.collectOf(id, from, to, out);
   }
 
   presencesAtInto(queries: readonly PlaceWindow[], out: CandidateColumns): void {
-    for (const q of queries) this.index.collectAtInto(q.place, q.from, q.to, out);
+    for (const q of queries) this.index.collectAt(q.place, q.from, q.to, out);
   }
 }

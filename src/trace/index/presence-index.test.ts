@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Candidate } from '../candidate-source.ts';
+import { CandidateColumns, type Candidate } from '../candidate-source.ts';
 import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
 import { blockPlaces, PresenceIndex } from './presence-index.ts';
 
@@ -37,10 +37,8 @@ function expectWindowsAsScan(idx: PresenceIndex, parts: readonly PresenceChunk[]
     const ident = (q * 13) % idents;
     const from = 1_579_449_600 + q * step;
     const to = from + 3600 * (1 + (q % 30));
-    const at: Candidate[] = [];
-    idx.collectAt(place, from, to, at);
-    const of: Candidate[] = [];
-    idx.collectOf(ident, from, to, of);
+    const at = idx.collectAt(place, from, to, new CandidateColumns()).toArray();
+    const of = idx.collectOf(ident, from, to, new CandidateColumns()).toArray();
     const wantAt: string[] = [];
     const wantOf: string[] = [];
     for (const rows of parts) {
@@ -76,8 +74,7 @@ describe('PresenceIndex', () => {
     for (let i = 0; i < rows.length; i++) rows.place[i] = i % 3 === 0 ? 7 : (rows.place[i] & ~1) + 10;
     const idx = sut(rows, 420);
     for (let ident = 0; ident < 60; ident++) {
-      const got: Candidate[] = [];
-      idx.collectOf(ident, 0, 2 ** 32 - 1, got);
+      const got = idx.collectOf(ident, 0, 2 ** 32 - 1, new CandidateColumns()).toArray();
       const want: string[] = [];
       for (let i = 0; i < rows.length; i++) if (rows.ident[i] === ident) want.push(`${rows.ident[i]}/${rows.place[i]}/${rows.start[i]}/${rows.end[i]}`);
       expect(got.map(key).sort()).toEqual(want.sort());
@@ -103,8 +100,7 @@ describe('PresenceIndex', () => {
     const more = chunk(400, 4, 50, 80);
     idx.append(more);
     expect(idx.tailSize).toBe(400);
-    const before: Candidate[] = [];
-    idx.collectAt(79, 0, 2 ** 32 - 1, before);
+    const before = idx.collectAt(79, 0, 2 ** 32 - 1, new CandidateColumns()).toArray();
     idx.append(chunk(200, 5, 50, 80));
     // Past the threshold the merge starts in the background; until it ends the tail answers as before.
     expect(idx.mergeUnderWay).toBe(true);
@@ -113,8 +109,7 @@ describe('PresenceIndex', () => {
     await idx.settled();
     expect(idx.merges).toBe(1);
     expect(idx.tailSize).toBe(0);
-    const after: Candidate[] = [];
-    idx.collectAt(79, 0, 2 ** 32 - 1, after);
+    const after = idx.collectAt(79, 0, 2 ** 32 - 1, new CandidateColumns()).toArray();
     expect(after.length).toBeGreaterThanOrEqual(before.length);
     expect(new Set(after.map(key))).toEqual(new Set([...before.map(key), ...after.map(key)]));
     expect(idx.size).toBe(1600);

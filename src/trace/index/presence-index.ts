@@ -10,7 +10,7 @@
 import { PLACE_KINDS, type PlaceKind } from '../../domain/formats.ts';
 import type { SubInfo } from '../../domain/contact-rules.ts';
 import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
-import { CandidateColumns, type Candidate } from '../candidate-source.ts';
+import type { CandidateColumns } from '../candidate-source.ts';
 
 /** Growable typed column. */
 class Column<T extends Uint32Array | Uint8Array> {
@@ -520,13 +520,8 @@ export class PresenceIndex {
     this.merges++;
   }
 
-  /** Appends to `out` the presences at `place` whose [start, end) overlaps [from, to). */
-  collectAt(place: number, from: number, to: number, out: Candidate[]): void {
-    for (const c of this.collectAtInto(place, from, to, new CandidateColumns()).toArray()) out.push(c);
-  }
-
-  /** `collectAt` into columns: no object per presence. */
-  collectAtInto(place: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
+  /** Appends to `out` the presences at `place` whose [start, end) overlaps [from, to) (no object per presence). */
+  collectAt(place: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
     const s = this.sorted;
     if (place + 1 < s.placeOffsets.length) {
       const a = s.placeOffsets[place];
@@ -557,12 +552,7 @@ export class PresenceIndex {
   }
 
   /** Appends to `out` the presences of `ident` overlapping [from, to), in start order within each part. */
-  collectOf(ident: number, from: number, to: number, out: Candidate[]): void {
-    for (const c of this.collectOfInto(ident, from, to, new CandidateColumns()).toArray()) out.push(c);
-  }
-
-  /** `collectOf` into columns: no object per presence. */
-  collectOfInto(ident: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
+  collectOf(ident: number, from: number, to: number, out: CandidateColumns): CandidateColumns {
     const s = this.sorted;
     if (ident + 1 < s.identOffsets.length) {
       const a = s.identOffsets[ident];
