@@ -37,12 +37,16 @@ export interface IngestBenchResult {
   duplicates: number;
   /** Whether a live in-memory index took every committed batch, as the server's does (`index` option). */
   indexed: boolean;
+  /** With `indexed`: merges of the index's tail into its sorted arrays, rows left in the tail, and its bytes per presence. */
+  indexStats?: { merges: number; tailRows: number; bytesPerPresence: number };
   /** Wall time of the presence files, CSV to durable (and, with `indexed`, until the index has merged what it took). */
   seconds: number;
   /** presencesRead / seconds. */
   rate: number;
   /** CPU seconds (all threads of this process) spent on the presence files: less sensitive to a busy machine than wall time. */
   cpuSeconds: number;
+  /** Pages of memory the process touched for the first time during the presence files (each costs the system a fault). */
+  pageFaults: number;
   /** The same files loaded by DuckDB's read_csv into a typed table in a file, no validation. */
   floorSeconds: number;
   floorRate: number;
@@ -99,6 +103,7 @@ export async function runIngestBench(opts: {
     const phases: IngestPhases = { read: 0, validate: 0, store: 0, listeners: 0, checkpoint: 0, rejects: 0 };
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    const pf0 = process.resourceUsage().minorPageFault;
     for (const file of presenceFiles) {
       const s = await service.ingestFile(file);
       read += s.rowsRead;
@@ -114,6 +119,7 @@ export async function runIngestBench(opts: {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const pageFaults = process.resourceUsage().minorPageFault - pf0;
     if (chunked !== accepted) throw new Error(`listeners saw ${chunked} presences, the ingest stored ${accepted}`);
     let again: IngestBenchResult['again'];
     if (opts.again) {
@@ -154,6 +160,7 @@ CHECKPOINT floor;`);
     return {
       engine,
       indexed: index !== undefined,
+      ...(index ? { indexStats: { merges: index.merges, tailRows: index.tailSize, bytesPerPresence: index.bytesPerPresence() } } : {}),
       people: opts.people,
       days: opts.days,
       presenceFiles: presenceFiles.length,
@@ -164,6 +171,7 @@ CHECKPOINT floor;`);
       seconds,
       rate: read / seconds,
       cpuSeconds,
+      pageFaults,
       floorSeconds,
       floorRate: read / floorSeconds,
       floorCpuSeconds,
@@ -235,6 +243,9 @@ if (isMain) {
     const what = r.indexed ? 'durable and indexed: a live index took every batch' : 'durable, chunks to listeners';
     console.log(`  cordon ingest, engine ${r.engine} (validated, deduplicated, ${what}): ${r.seconds.toFixed(2)} s  ${n(r.rate)} presences/s`);
     console.log(`    accepted ${n(r.accepted)}  rejected ${n(r.rejected)}  duplicates ${n(r.duplicates)}  ${r.bytesPerPresence.toFixed(1)} bytes/presence on disk`);
+    if (r.indexStats) {
+      console.log(`    index: ${r.indexStats.merges} merges of its tail, ${n(r.indexStats.tailRows)} rows left in the tail, ${r.indexStats.bytesPerPresence.toFixed(1)} bytes/presence in memory`);
+    }
     const ph = Object.entries(r.phases).map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join('  ');
     console.log(`    phases (wall s): ${ph}`);
     if (r.again) {
@@ -243,7 +254,7 @@ if (isMain) {
     console.log(`  floor: DuckDB read_csv into a typed table, no checks: ${r.floorSeconds.toFixed(2)} s  ${n(r.floorRate)} presences/s`);
     console.log(`  ratio cordon / floor: wall ${(r.seconds / r.floorSeconds).toFixed(2)}×  CPU ${(r.cpuSeconds / r.floorCpuSeconds).toFixed(2)}×   peak RSS ${n(r.peakRssMb)} MB`);
     const cores = os.cpus().length;
-    console.log(`  CPU: cordon ${r.cpuSeconds.toFixed(1)} s (${n(r.presencesRead / r.cpuSeconds)} presences per CPU-second; ${n((r.presencesRead / r.cpuSeconds) * cores)}/s if ${cores} idle cores were all ours), floor ${r.floorCpuSeconds.toFixed(1)} s`);
+    console.log(`  CPU: cordon ${r.cpuSeconds.toFixed(1)} s (${n(r.presencesRead / r.cpuSeconds)} presences per CPU-second; ${n((r.presencesRead / r.cpuSeconds) * cores)}/s if ${cores} idle cores were all ours), floor ${r.floorCpuSeconds.toFixed(1)} s; ${n(r.pageFaults)} page faults`);
   }
   if (results.length === 2 && !values.json) console.log('  the engines agree on presences read, accepted, rejected and duplicates');
 }

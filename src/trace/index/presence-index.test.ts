@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CandidateColumns, type Candidate } from '../candidate-source.ts';
 import type { PresenceChunk } from '../../stores/presence/presence-store.ts';
-import { blockPlaces, PresenceIndex } from './presence-index.ts';
+import { blockPlaces, PresenceIndex, sortPairs } from './presence-index.ts';
 
 /** A deterministic city-like chunk: about 100 presences per identifier and 30 per place, as in the synthetic city. */
 function chunk(n: number, seed: number, idents = Math.ceil(n / 100), places = Math.ceil(n / 30)): PresenceChunk {
@@ -152,5 +152,119 @@ describe('PresenceIndex', () => {
     expect(idx.merges).toBe(0);
     expect(idx.size).toBe(800);
     expect(idx.tailSize).toBe(0);
+  });
+
+  it('merging appended rows gives exactly what a fresh build of all the rows gives, answer for answer and in the same order', () => {
+    // Thousands of places and identifiers (several first-pass buckets of each) and starts on quarter
+    // hours, so many rows share a start: the merge must keep the order a build gives them.
+    const parts = [chunk(30_000, 31, 3000, 5000), chunk(9000, 32, 3000, 5200), chunk(4000, 33, 3100, 5000)];
+    for (const p of parts) {
+      for (let i = 0; i < p.length; i++) {
+        p.start[i] -= p.start[i] % 900;
+        if (p.end[i] <= p.start[i]) p.end[i] = p.start[i] + 60;
+      }
+    }
+    const merged = sut(parts[0], 5200, { tailMinRows: 1e9 });
+    for (const p of parts.slice(1)) {
+      merged.append(p);
+      merged.mergeTail();
+    }
+    expect(merged.tailSize).toBe(0);
+    expect(merged.merges).toBe(2);
+    const fresh = sut(concat(parts), 5200);
+    expect(merged.size).toBe(fresh.size);
+    const all = (c: CandidateColumns): string[] => c.toArray().map(key);
+    for (let place = 0; place < 5200; place++) {
+      expect(all(merged.collectAt(place, 0, 2 ** 32 - 1, new CandidateColumns()))).toEqual(all(fresh.collectAt(place, 0, 2 ** 32 - 1, new CandidateColumns())));
+    }
+    for (let ident = 0; ident < 3100; ident++) {
+      const got = all(merged.collectOf(ident, 0, 2 ** 32 - 1, new CandidateColumns()));
+      expect(got).toEqual(all(fresh.collectOf(ident, 0, 2 ** 32 - 1, new CandidateColumns())));
+      // And windows: the postings' start order is what the window search relies on.
+      expect(all(merged.collectOf(ident, 1_579_449_600 + 86400 * 3, 1_579_449_600 + 86400 * 5, new CandidateColumns())))
+        .toEqual(all(fresh.collectOf(ident, 1_579_449_600 + 86400 * 3, 1_579_449_600 + 86400 * 5, new CandidateColumns())));
+    }
+  });
+
+  it('builds and merges more rows than one slice of work (a million) as a scan of them answers', async () => {
+    const parts = [chunk(1_100_000, 51, 9000, 30_000), chunk(200_000, 52, 9000, 30_000)];
+    const idx = sut(parts[0], 30_000, { tailMinRows: 150_000, tailShare: 0, streamShare: 0 });
+    idx.append(parts[1]);
+    expect(idx.mergeUnderWay).toBe(true);
+    await idx.settled();
+    expect(idx.merges).toBe(1);
+    expect(idx.tailSize).toBe(0);
+    expectWindowsAsScan(idx, parts, 12, 30_000, 9000, 60_000);
+  });
+
+  it('while rows stream in, the tail grows to the stream share before the next merge; once they stop, what is due is merged', async () => {
+    const idx = sut(chunk(10_000, 41, 100, 200), 200, { tailMinRows: 100, tailShare: 0.125, streamShare: 1, streamGapMs: 60_000, idleMergeMs: 40 });
+    const whileMerging = async (): Promise<void> => {
+      while (idx.mergeUnderWay) await new Promise((resolve) => setImmediate(resolve));
+    };
+    idx.append(chunk(2000, 42, 100, 200));
+    // Past an eighth of the sorted rows, and no merge lately: it starts at once.
+    expect(idx.mergeUnderWay).toBe(true);
+    await whileMerging();
+    expect(idx.merges).toBe(1);
+    // Within the stream gap of that merge, a tail past an eighth waits to reach the stream share (all of the sorted rows)…
+    idx.append(chunk(2000, 43, 100, 200));
+    expect(idx.mergeUnderWay).toBe(false);
+    idx.append(chunk(2000, 44, 100, 200));
+    expect(idx.mergeUnderWay).toBe(false);
+    expect(idx.tailSize).toBe(4000);
+    // …and is merged once no rows have come for the idle time.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await whileMerging();
+    expect(idx.merges).toBe(2);
+    expect(idx.tailSize).toBe(0);
+    // A tail that reaches the stream share is merged at once.
+    idx.append(chunk(16_500, 45, 100, 200));
+    expect(idx.mergeUnderWay).toBe(true);
+    await whileMerging();
+    // `settled` merges a due tail rather than wait for the rows to stop.
+    idx.append(chunk(5000, 46, 100, 200));
+    expect(idx.mergeUnderWay).toBe(false);
+    await idx.settled();
+    expect(idx.merges).toBe(4);
+    expect(idx.tailSize).toBe(0);
+    expect(idx.size).toBe(37_500);
+  });
+});
+
+function concat(parts: readonly PresenceChunk[]): PresenceChunk {
+  const n = parts.reduce((sum, p) => sum + p.length, 0);
+  const out: PresenceChunk = { length: n, ident: new Uint32Array(n), place: new Uint32Array(n), start: new Uint32Array(n), end: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n) };
+  let at = 0;
+  for (const p of parts) {
+    for (const k of ['ident', 'place', 'start', 'end', 'sub'] as const) out[k].set(p[k].subarray(0, p.length), at);
+    out.flags.set(p.flags.subarray(0, p.length), at);
+    at += p.length;
+  }
+  return out;
+}
+
+describe('sortPairs', () => {
+  it('sorts pairs by key within the range, keeping the input order of equal keys and leaving the rest alone', () => {
+    let x = 99;
+    const r = (k: number): number => {
+      x = (x * 1664525 + 1013904223) >>> 0;
+      return x % k;
+    };
+    for (const n of [0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 100, 257, 1000]) {
+      for (const shape of ['random', 'sorted', 'reversed', 'few keys', 'runs'] as const) {
+        const a = 3;
+        const key = new Uint32Array(n + 6).fill(7);
+        const val = new Uint32Array(n + 6).fill(7);
+        for (let i = 0; i < n; i++) {
+          key[a + i] = shape === 'random' ? r(1e9) : shape === 'sorted' ? i * 2 : shape === 'reversed' ? n - i : shape === 'few keys' ? r(3) : (i % 40) + r(5);
+          val[a + i] = i;
+        }
+        const want = Array.from({ length: n }, (_, i) => [key[a + i], val[a + i]]).sort((p, q) => p[0] - q[0]);
+        sortPairs(key, val, a, a + n, new Uint32Array(n), new Uint32Array(n));
+        expect(Array.from({ length: n }, (_, i) => [key[a + i], val[a + i]])).toEqual(want);
+        for (const i of [0, 1, 2, a + n, a + n + 1, a + n + 2]) expect([key[i], val[i]]).toEqual([7, 7]);
+      }
+    }
   });
 });
