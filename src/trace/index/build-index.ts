@@ -56,38 +56,31 @@ export async function buildIndex(store: IndexStoreReads, opts: { onProgress?: Bu
   let done = 0;
   const places = new Set<number>();
   const subs = new Set<number>();
-  const cols = { ident: [] as Uint32Array[], place: [] as Uint32Array[], start: [] as Uint32Array[], end: [] as Uint32Array[], sub: [] as Uint32Array[], flags: [] as Uint8Array[] };
+  // Columns as long as the store says it holds, filled chunk by chunk: one copy of each row into memory
+  // written once (fresh memory costs a fault per page on first write), grown only if rows came meanwhile.
+  const make = (n: number) => ({ ident: new Uint32Array(n), place: new Uint32Array(n), start: new Uint32Array(n), end: new Uint32Array(n), sub: new Uint32Array(n), flags: new Uint8Array(n) });
+  let cols = make(total);
   for await (const chunk of store.scan(opts.chunkSize)) {
     const n = chunk.length;
-    cols.ident.push(chunk.ident.slice(0, n));
-    cols.place.push(chunk.place.slice(0, n));
-    cols.start.push(chunk.start.slice(0, n));
-    cols.end.push(chunk.end.slice(0, n));
-    cols.sub.push(chunk.sub.slice(0, n));
-    cols.flags.push(chunk.flags.slice(0, n));
+    if (done + n > cols.ident.length) {
+      const next = make(Math.max(done + n, Math.ceil(cols.ident.length * 1.25)));
+      for (const k of ['ident', 'place', 'start', 'end', 'sub'] as const) next[k].set(cols[k].subarray(0, done));
+      next.flags.set(cols.flags.subarray(0, done));
+      cols = next;
+    }
+    for (const k of ['ident', 'place', 'start', 'end', 'sub'] as const) cols[k].set(chunk[k].subarray(0, n), done);
+    cols.flags.set(chunk.flags.subarray(0, n), done);
     for (const p of distinct(chunk.place, n)) places.add(p);
     for (const s of distinct(chunk.sub, n)) subs.add(s);
     done += n;
     opts.onProgress?.(done, total, 'read');
   }
-  const join32 = (parts: Uint32Array[]): Uint32Array => {
-    const out = new Uint32Array(done);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
-  const flags = new Uint8Array(done);
-  let o = 0;
-  for (const p of cols.flags) {
-    flags.set(p, o);
-    o += p.length;
-  }
   await learnNames(index, store, places, subs);
   opts.onProgress?.(done, total, 'sort');
-  index.load({ ident: join32(cols.ident), place: join32(cols.place), start: join32(cols.start), end: join32(cols.end), sub: join32(cols.sub), flags });
+  index.load({
+    ident: cols.ident.subarray(0, done), place: cols.place.subarray(0, done), start: cols.start.subarray(0, done),
+    end: cols.end.subarray(0, done), sub: cols.sub.subarray(0, done), flags: cols.flags.subarray(0, done),
+  }, { consume: true });
   const seconds = (performance.now() - t0) / 1000;
   return { index, stats: { rows: done, seconds, rowsPerSecond: seconds > 0 ? done / seconds : 0, bytesPerPresence: index.bytesPerPresence() } };
 }

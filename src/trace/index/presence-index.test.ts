@@ -186,6 +186,22 @@ describe('PresenceIndex', () => {
     }
   });
 
+  it('a load that takes over its input columns answers exactly as one that copies them', () => {
+    const rows = chunk(1_200_000, 61, 9000, 30_000);
+    const copied = sut(rows, 30_000);
+    const taken = new PresenceIndex();
+    for (let p = 0; p < 30_000; p++) taken.setPlaceKind(p, p % 2 ? 'venue' : 'cell');
+    taken.load(concat([rows]), { consume: true });
+    const all = (c: CandidateColumns): string[] => c.toArray().map(key);
+    for (let q = 0; q < 300; q++) {
+      const place = (q * 97) % 30_000;
+      const ident = (q * 31) % 9000;
+      expect(all(taken.collectAt(place, 0, 2 ** 32 - 1, new CandidateColumns()))).toEqual(all(copied.collectAt(place, 0, 2 ** 32 - 1, new CandidateColumns())));
+      expect(all(taken.collectOf(ident, 0, 2 ** 32 - 1, new CandidateColumns()))).toEqual(all(copied.collectOf(ident, 0, 2 ** 32 - 1, new CandidateColumns())));
+    }
+    expect(taken.bytes()).toBe(copied.bytes());
+  });
+
   it('builds and merges more rows than one slice of work (a million) as a scan of them answers', async () => {
     const parts = [chunk(1_100_000, 51, 9000, 30_000), chunk(200_000, 52, 9000, 30_000)];
     const idx = sut(parts[0], 30_000, { tailMinRows: 150_000, tailShare: 0, streamShare: 0 });

@@ -558,6 +558,7 @@ function bucketSliceEnd(offsets: Uint32Array, from: number): number {
  */
 function* sortRowsSteps(
   ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array, pool: ArrayPool,
+  consume = false,
 ): Generator<void, Sorted> {
   const n = ident.length;
   if (n === 0) return EMPTY;
@@ -577,8 +578,9 @@ function* sortRowsSteps(
   prefixSums(placeOffsets, nPlaces);
   const s: Sorted = {
     n, placeOffsets, blockPlace: blockPlaces(placeOffsets, n), maxDur: new Uint32Array(nPlaces),
-    start: pool.u32(n), end: pool.u32(n), ident: pool.u32(n), sub: pool.u32(n), flags: pool.u8(n),
-    identOffsets: new Uint32Array(nIdents + 1), postings: pool.u32(n), globalMaxDur: 0,
+    // Consumed input columns are read once, into `rec`, and then hold the sorted rows (the place column the postings).
+    start: consume ? start : pool.u32(n), end: consume ? end : pool.u32(n), ident: consume ? ident : pool.u32(n), sub: consume ? sub : pool.u32(n),
+    flags: consume ? flags : pool.u8(n), identOffsets: new Uint32Array(nIdents + 1), postings: consume ? place : pool.u32(n), globalMaxDur: 0,
   };
   const sc = new Scratch();
   // Rows to their places' buckets, then bucket by bucket to their places.
@@ -617,7 +619,7 @@ function* sortRowsSteps(
     yield;
   }
   // The starts of the postings, beside them while they are sorted by start.
-  const startOf = pool.u32(n);
+  const startOf = rec.subarray(3 * n, 4 * n);
   const icur = s.identOffsets.slice(0, nIdents);
   for (let h = 0; h + 1 < iBuckets.length; ) {
     const to = bucketSliceEnd(iBuckets, h);
@@ -631,13 +633,13 @@ function* sortRowsSteps(
     i = to;
     yield;
   }
-  pool.give(rec, startOf);
+  pool.give(rec);
   return s;
 }
 
 /** `sortRowsSteps` run to the end at once. */
-function sortRows(ident: Uint32Array, place: Uint32Array, start: Uint32Array, end: Uint32Array, sub: Uint32Array, flags: Uint8Array, pool: ArrayPool): Sorted {
-  return runSteps(sortRowsSteps(ident, place, start, end, sub, flags, pool));
+function sortRows(rows: RowColumns, pool: ArrayPool, consume: boolean): Sorted {
+  return runSteps(sortRowsSteps(rows.ident, rows.place, rows.start, rows.end, rows.sub, rows.flags, pool, consume));
 }
 
 /** Runs steps to the end at once. */
@@ -820,6 +822,16 @@ function lowerBound(arr: Uint32Array, lo: number, hi: number, v: number): number
 /** Progress of a build: rows read so far and the total when known. */
 export type BuildProgress = (done: number, total: number | undefined, phase: 'read' | 'sort') => void;
 
+/** Rows as columns, one entry per row in each. */
+export interface RowColumns {
+  ident: Uint32Array;
+  place: Uint32Array;
+  start: Uint32Array;
+  end: Uint32Array;
+  sub: Uint32Array;
+  flags: Uint8Array;
+}
+
 /** Options of the index. */
 export interface PresenceIndexOptions {
   /** The tail is merged when it holds at least this many rows… */
@@ -919,11 +931,15 @@ export class PresenceIndex {
     return id === 0 || (id < this.subs.length && this.subs[id] !== null);
   }
 
-  /** Replaces the contents with these rows, sorted (the build from a store's scan). */
-  load(rows: { ident: Uint32Array; place: Uint32Array; start: Uint32Array; end: Uint32Array; sub: Uint32Array; flags: Uint8Array }): void {
+  /**
+   * Replaces the contents with these rows, sorted (the build from a store's scan). With `consume`, the
+   * index takes the columns over and sorts into them (the caller must not use them again): a build then
+   * writes to far less fresh memory.
+   */
+  load(rows: RowColumns, opts: { consume?: boolean } = {}): void {
     this.generation++;
     this.pool.clear();
-    this.sorted = sortRows(rows.ident, rows.place, rows.start, rows.end, rows.sub, rows.flags, new ArrayPool(1));
+    this.sorted = sortRows(rows, new ArrayPool(1), opts.consume === true);
     this.tail = new Rows();
     this.tailByPlace = new TailChains();
     this.tailByIdent = new TailChains();
