@@ -822,15 +822,8 @@ function lowerBound(arr: Uint32Array, lo: number, hi: number, v: number): number
 /** Progress of a build: rows read so far and the total when known. */
 export type BuildProgress = (done: number, total: number | undefined, phase: 'read' | 'sort') => void;
 
-/** Rows as columns, one entry per row in each. */
-export interface RowColumns {
-  ident: Uint32Array;
-  place: Uint32Array;
-  start: Uint32Array;
-  end: Uint32Array;
-  sub: Uint32Array;
-  flags: Uint8Array;
-}
+/** Rows as columns, one entry per row in each (a chunk without its count: each column's length is it). */
+export type RowColumns = Omit<PresenceChunk, 'length'>;
 
 /** Options of the index. */
 export interface PresenceIndexOptions {
