@@ -105,7 +105,12 @@ class ArrayPool {
       if (len >= bytes && (best < 0 || len < this.free[best].byteLength)) best = i;
     }
     if (best >= 0) return this.free.splice(best, 1)[0];
-    return new ArrayBuffer(Math.ceil((bytes * this.headroom) / 8) * 8);
+    try {
+      return new ArrayBuffer(Math.ceil((bytes * this.headroom) / 8) * 8);
+    } catch {
+      // A system that will not lend the spare address space (strict overcommit): exactly what is asked.
+      return new ArrayBuffer(bytes);
+    }
   }
 }
 
