@@ -3,7 +3,7 @@
  * confidence, repeat), each with a sentence saying why, so an analyst can read and argue with it.
  * Weights come from the rule set.
  */
-import type { Category, RuleSet } from './contact-rules.ts';
+import type { Category, RiskWeights, RuleSet } from './contact-rules.ts';
 
 /** One readable part of a score. */
 export interface RiskPart {
@@ -54,8 +54,51 @@ function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-/** Scores a contact. Pure: the same facts and weights give the same score. */
+/** Risks already scored, per rule set, by `memoKey` (started over past 100,000). */
+const scored = new WeakMap<RuleSet, Map<number, Risk>>();
+
+/**
+ * A whole number that names everything a score's parts depend on, when each fact is a small whole
+ * number (else -1): the category, the duration part in tenths and the minutes its sentence says, the
+ * proximity (household, same room, or the seat distance), low confidence and the exposures.
+ */
+function memoKey(w: RiskWeights, input: RiskInput): number {
+  const c = input.category;
+  const code = c === 'close' ? 0 : c === 'secondary' ? 1 : c === 'companion' ? 2 : c === 'general' ? 3 : -1;
+  if (code < 0) return -1;
+  const seconds = input.longestOverlapSeconds;
+  const tenths = Math.round(Math.min(w.durationMax, (seconds / 3600) * w.durationPerHour) * 10);
+  const minutes = Math.round(seconds / 60);
+  const proximity = input.household ? 1 : input.sameRoom ? 2 : input.seatDistance === undefined ? 0 : 3 + input.seatDistance;
+  const exposures = input.exposures;
+  if (!(Number.isInteger(tenths) && tenths >= 0 && tenths < 1024 && Number.isInteger(minutes) && minutes >= 0 && minutes < 131_072
+    && Number.isInteger(proximity) && proximity >= 0 && proximity < 1024 && Number.isInteger(exposures) && exposures >= 0 && exposures < 1024)) {
+    return -1;
+  }
+  // 2 + 1 + 10 + 10 + 10 + 17 bits: within a double's 53.
+  return ((((code * 2 + (input.lowConfidence ? 1 : 0)) * 1024 + tenths) * 1024 + proximity) * 1024 + exposures) * 131_072 + minutes;
+}
+
+/**
+ * Scores a contact. Pure: the same facts and weights give the same score. A trace scores hundreds of
+ * contacts and most share their facts with one scored before: the same frozen score is handed out again.
+ */
 export function scoreRisk(rules: RuleSet, input: RiskInput): Risk {
+  const key = memoKey(rules.risk, input);
+  if (key < 0) return computeRisk(rules, input);
+  let memo = scored.get(rules);
+  if (!memo) scored.set(rules, (memo = new Map()));
+  const known = memo.get(key);
+  if (known) return known;
+  if (memo.size >= 100_000) memo.clear();
+  const risk = computeRisk(rules, input);
+  for (const part of risk.parts) Object.freeze(part);
+  Object.freeze(risk.parts);
+  memo.set(key, Object.freeze(risk));
+  return risk;
+}
+
+function computeRisk(rules: RuleSet, input: RiskInput): Risk {
   const w = rules.risk;
   const parts: RiskPart[] = [{ factor: 'category', value: w.category[input.category], why: CATEGORY_WHY[input.category] ?? `${String(input.category)} contact` }];
   const hours = input.longestOverlapSeconds / 3600;

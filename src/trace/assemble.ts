@@ -342,7 +342,18 @@ export function bestCategory(hits: readonly PairHit[]): Category {
 
 /** Strongest first, in place (the lists belong to the trace). */
 function sortHits(hits: PairHit[]): PairHit[] {
-  if (hits.length > 1) hits.sort(compareHits);
+  const k = hits.length;
+  if (k > 16) return hits.sort(compareHits);
+  // Most contacts have a handful of hits: an insertion sort (stable, like the sort) costs less than a sort call.
+  for (let a = 1; a < k; a++) {
+    const x = hits[a];
+    let b = a - 1;
+    while (b >= 0 && compareHits(hits[b], x) > 0) {
+      hits[b + 1] = hits[b];
+      b--;
+    }
+    hits[b + 1] = x;
+  }
   return hits;
 }
 
@@ -577,11 +588,27 @@ interface Fetched {
   places: Map<number, string>;
 }
 
+/**
+ * Thrown by `buildResult` when it is told to use only names at hand and meets one that is not: the
+ * names are then fetched and the result built again.
+ */
+const NAME_NOT_AT_HAND = new Error('a name is not at hand');
+
 /** Attaches names, evidence and risk; orders contacts by degree, category, risk, key. */
 export async function renderResult(input: RenderInput): Promise<TraceResult> {
   const { groups, dict } = input;
   const persons = personCacheOf(groups, dict);
   const places = placeCacheOf(dict);
+  // Most traces name only people and places whose names are at hand: built at once, without a
+  // first pass over every contact and piece of evidence to find what to fetch. Building stops at the
+  // first name that is not at hand (having changed nothing that a second build would not redo).
+  if (dict.knownIdentifierKey && dict.knownPlaceKey) {
+    try {
+      return buildResult(input, persons, places, undefined, true);
+    } catch (err) {
+      if (err !== NAME_NOT_AT_HAND) throw err;
+    }
+  }
   // Names at hand in the dictionary's cache are read as they are used; only the others are fetched, in one call each.
   let idents: Set<number> | undefined;
   let placeIds: Set<number> | undefined;
@@ -623,11 +650,11 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
       places: new Map(placeList.map((id, i) => [id, placeKeys[i]])),
     };
   }
-  return buildResult(input, persons, places, fetched);
+  return buildResult(input, persons, places, fetched, false);
 }
 
 /** The key and identifiers of a person (the list is shared and frozen). */
-function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary, persons: ById<NamedPerson>, fetched: Fetched | undefined): NamedPerson {
+function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary, persons: ById<NamedPerson>, fetched: Fetched | undefined, atHandOnly: boolean): NamedPerson {
   const hit = persons.get(p);
   if (hit) return hit;
   const group = groups.groupOf(p);
@@ -636,7 +663,10 @@ function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary,
   let allKnown = dict.knownIdentifierKey !== undefined;
   for (const id of group) {
     const known = dict.knownIdentifierKey?.(id);
-    if (known === undefined) allKnown = false;
+    if (known === undefined) {
+      if (atHandOnly) throw NAME_NOT_AT_HAND;
+      allKnown = false;
+    }
     ids.push(known ?? fetched?.idents.get(id) ?? `?${id}`);
   }
   if (extra?.length) ids.push(...extra);
@@ -650,30 +680,51 @@ function personOfCache(p: number, groups: IdentityGroups, dict: TraceDictionary,
   return who;
 }
 
-/** The synchronous part of rendering, once every name is at hand or fetched. */
-function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ById<PlaceName>, fetched: Fetched | undefined): TraceResult {
+/**
+ * The synchronous part of rendering, once every name is at hand or fetched. With `atHandOnly`, it
+ * throws NAME_NOT_AT_HAND at the first name not at hand, before changing anything that depends on it.
+ */
+function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ById<PlaceName>, fetched: Fetched | undefined, atHandOnly: boolean): TraceResult {
   const { rules, groups, dict } = input;
   /** Persons named in this result whose names are not all at hand (not kept across traces). */
   const local = new Map<number, NamedPerson>();
   const person = (p: number): NamedPerson => {
     const hit = persons.get(p) ?? local.get(p);
     if (hit) return hit;
-    const who = personOfCache(p, groups, dict, persons, fetched);
+    const who = personOfCache(p, groups, dict, persons, fetched, atHandOnly);
     if (!persons.get(p)) local.set(p, who);
     return who;
   };
   const placeOf = (id: number, kind: string): PlaceName => {
     const known = places.get(id);
     if (known) return known;
+    const atHand = dict.knownPlaceKey?.(id);
+    if (atHand !== undefined) {
+      const name = placeName(atHand);
+      places.set(id, name);
+      return name;
+    }
+    if (atHandOnly) throw NAME_NOT_AT_HAND;
     const key = fetched?.places.get(id);
     return placeName(key ?? `${kind}:?${id}`);
   };
   // The case's pieces appear in many contacts' evidence: render each piece once (kept on the piece).
-  const presence = (p: Piece): TracePresence => {
+  // `beside`: a piece at the same place already rendered, whose place name is taken as it is (the two
+  // sides of a pair are at one place: one name lookup, a cache miss at city scale, instead of two).
+  const presence = (p: Piece, beside?: TracePresence): TracePresence => {
     if (p.view) return p.view;
-    const name = placeOf(p.place, p.placeKind);
+    let key: string;
+    let id: string;
+    if (beside !== undefined) {
+      key = beside.place;
+      id = beside.placeId;
+    } else {
+      const name = placeOf(p.place, p.placeKind);
+      key = name.key;
+      id = name.id;
+    }
     const out: TracePresence = {
-      place: name.key, placeKind: p.placeKind, placeId: name.id,
+      place: key, placeKind: p.placeKind, placeId: id,
       start: isoSeconds(p.start), end: isoSeconds(p.end),
       dateOnly: (p.flags & FLAG_DATE_ONLY) !== 0, pointEvent: (p.flags & FLAG_POINT_EVENT) !== 0, records: p.records,
     };
@@ -718,9 +769,10 @@ function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ByI
         kind = src.placeKind;
         rule = ruleFor(rules, kind);
       }
+      const shown = presence(src);
       const e: ContactEvidence = {
         rule: v.rule, why: explainWith(rule, src, h.contact, v, words), category: v.category,
-        source: presence(src), contact: presence(h.contact),
+        source: shown, contact: presence(h.contact, h.contact.place === src.place ? shown : undefined),
         overlapSeconds: v.overlapSeconds, lowConfidence: v.lowConfidence,
       };
       if (v.seatDistance !== undefined) e.seatDistance = v.seatDistance;
@@ -763,7 +815,7 @@ function buildResult(input: RenderInput, persons: ById<NamedPerson>, places: ByI
     else if (k === 'companion') summary.companion++;
     else summary.general++;
   }
-  const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map(presence);
+  const trajectory = [...input.trajectory].sort((a, b) => a.start - b.start || a.end - b.end || a.place - b.place).map((p) => presence(p));
   const cp = input.casePerson >= 0 ? person(input.casePerson) : undefined;
   const casePerson = cp ? { key: cp.key, ids: cp.ids } : { key: input.requestedId, ids: [input.requestedId] };
   summary.elapsedMs = Math.round((performance.now() - input.startedMs) * 100) / 100;

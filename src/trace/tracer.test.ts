@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { IndexCandidateSource } from './index/index-source.ts';
 import { TraceFixture } from './trace-fixture.ts';
+import { Tracer } from './tracer.ts';
+import type { TraceDictionary } from './candidate-source.ts';
 import type { TraceResult } from './types.ts';
 
 // 2020-01-25 in Asia/Shanghai; the case's onset is 01-27, so v8 looks back to 01-25 00:00 +08:00.
@@ -155,6 +158,45 @@ describe('Tracer over the index', () => {
       expect(byKey(sut)['phone:x']).toBe('2:secondary via phone:b2');
       const x = sut.contacts.find((c) => c.key === 'phone:x');
       expect(x?.evidence.map((e) => e.overlapSeconds)).toEqual([2400]);
+    }
+  });
+
+  it('names not at hand are fetched: the same result as with every name at hand, whichever name is missing', async () => {
+    const f = new TraceFixture()
+      .add('phone:case', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('card:a1', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('phone:b2', 'venue:V1', '2020-01-26T10:00:00+08:00', 60)
+      .add('phone:b2', 'train:G1-20200126', '2020-01-26T12:00:00+08:00', 90, { sub: '03-07-A' })
+      .add('phone:c3', 'train:G1-20200126', '2020-01-26T12:00:00+08:00', 90, { sub: '03-09-C' })
+      .add('card:a1', 'venue:V2', '2020-01-26T12:00:00+08:00', 60)
+      .add('phone:b2', 'venue:V2', '2020-01-26T12:00:00+08:00', 40)
+      .add('phone:x', 'venue:V2', '2020-01-26T12:00:00+08:00', 60)
+      .add('phone:x2', 'venue:V2', '2020-01-26T12:00:00+08:00', 60)
+      .link('phone:x2', 'card:x2');
+    const index = f.index();
+    const groups = f.groups();
+    const all = await new Tracer({ source: new IndexCandidateSource(index), dict: f.dict, groups, timeZone: f.timeZone }).trace(req);
+    expect(all.contacts.length).toBeGreaterThanOrEqual(5);
+    const identCount = f.dict.knownIdentifierKey(0) === undefined ? 0 : 20;
+    // Each identifier and each place in turn not at hand (a cold cache), then none at hand, then a dictionary with no cache at all.
+    const hides: ((kind: 'ident' | 'place', id: number) => boolean)[] = [];
+    for (let k = 0; k < identCount; k++) hides.push((kind, id) => kind === 'ident' && id === k);
+    for (let k = 0; k < 4; k++) hides.push((kind, id) => kind === 'place' && id === k);
+    hides.push(() => true);
+    const dicts: TraceDictionary[] = hides.map((hide) => ({
+      identifierKeys: (ids) => f.dict.identifierKeys(ids),
+      identifierIds: (keys) => f.dict.identifierIds(keys),
+      placeKeys: (ids) => f.dict.placeKeys(ids),
+      knownIdentifierKey: (id) => (hide('ident', id) ? undefined : f.dict.knownIdentifierKey(id)),
+      knownPlaceKey: (id) => (hide('place', id) ? undefined : f.dict.knownPlaceKey(id)),
+    }));
+    dicts.push({ identifierKeys: (ids) => f.dict.identifierKeys(ids), identifierIds: (keys) => f.dict.identifierIds(keys), placeKeys: (ids) => f.dict.placeKeys(ids) });
+    for (const dict of dicts) {
+      const tracer = new Tracer({ source: new IndexCandidateSource(index), dict, groups, timeZone: f.timeZone });
+      for (let round = 0; round < 2; round++) {
+        const r = await tracer.trace(req);
+        expect(r).toEqual({ ...all, summary: r.summary });
+      }
     }
   });
 
