@@ -617,10 +617,7 @@ export async function renderResult(input: RenderInput): Promise<TraceResult> {
     for (const id of groups.groupOf(p)) if (dict.knownIdentifierKey?.(id) === undefined) (idents ??= new Set()).add(id);
   };
   const addPlace = (p: number): void => {
-    if (places.get(p)) return;
-    const key = dict.knownPlaceKey?.(p);
-    if (key === undefined) (placeIds ??= new Set()).add(p);
-    else places.set(p, placeName(key));
+    if (!places.get(p) && dict.knownPlaceKey?.(p) === undefined) (placeIds ??= new Set()).add(p);
   };
   if (input.casePerson >= 0) addPerson(input.casePerson);
   for (const p of input.trajectory) addPlace(p.place);
