@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainPair, evaluatePair, loadRuleSet, parseSub, type PairSide } from '../domain/contact-rules.ts';
-import { compareCodes, isoSeconds, keyCodes, mergePieces } from './assemble.ts';
+import { chooseVia, compareCodes, decideContacts, isoSeconds, keyCodes, mergePieces, SecondExposures, type PairHit, type Piece } from './assemble.ts';
 import { CandidateColumns, type Candidate, type IdentityGroups } from './candidate-source.ts';
 
 describe('isoSeconds', () => {
@@ -163,5 +163,54 @@ describe('mergePieces', () => {
         expect(view(mergePieces(records, 5, 90, groups, (p) => p === 3))).toEqual(want);
       },
     ), { numRuns: 300 });
+  });
+});
+
+describe('SecondExposures', () => {
+  const piece = (person: number, start: number): Piece => ({
+    person, place: 1, placeKind: 'venue', sub: null, start, end: start + 3600, flags: 0, dateOnly: false, records: 1,
+  });
+  /** A close-level hit of `person` with close contact `via`, their shared interval starting at `start`. */
+  const hit = (via: number, person: number, start: number): PairHit => ({
+    source: piece(via, start - 10), contact: piece(person, start), verdict: { category: 'close', rule: 'duration', overlapSeconds: 3590, lowConfidence: false },
+  });
+
+  it('keeps, per person, exactly the close contacts that exposed them first, and a tie is settled by key', () => {
+    const second = new SecondExposures();
+    second.add(7, 3, [hit(3, 7, 500), hit(3, 7, 100)]);
+    second.add(7, 1, [hit(1, 7, 200)]); // later: never the via
+    second.add(7, 5, [hit(5, 7, 100)]); // tied with 3
+    expect(second.get(7)?.vias.map((v) => v.via)).toEqual([3, 5]);
+    second.add(7, 9, [hit(9, 7, 50)]); // earlier: the others go
+    second.add(7, 2, [hit(2, 7, 50)]); // tied with 9
+    second.add(7, 4, []); // no hits: nothing
+    second.add(8, 4, [hit(4, 8, 60)]);
+    expect(second.get(7)?.start).toBe(50);
+    expect(second.get(7)?.vias.map((v) => v.via)).toEqual([9, 2]);
+    const drafts = decideContacts(new Map(), second);
+    expect(drafts.map((d) => [d.person, d.degree, d.category, d.via])).toEqual([[7, 2, 'secondary', 2], [8, 2, 'secondary', 4]]);
+    // Names known: the via is the tied close contact whose key comes first (9's here), with its own hits.
+    chooseVia(drafts[0], (p) => (p === 9 ? 'id_card:1' : 'id_card:2'));
+    expect(drafts[0].via).toBe(9);
+    expect(drafts[0].hits.map((h) => h.source.person)).toEqual([9]);
+    expect(drafts[0].tiedVias).toBeUndefined();
+  });
+
+  it('chooses the same close contacts as keeping them all and choosing at the end, in any order they come', () => {
+    fc.assert(fc.property(
+      fc.uniqueArray(fc.record({ person: fc.nat({ max: 4 }), via: fc.nat({ max: 6 }), starts: fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 3 }) }), { selector: (x) => `${x.person}|${x.via}`, maxLength: 25 }),
+      (adds) => {
+        const second = new SecondExposures();
+        for (const a of adds) second.add(a.person, a.via, a.starts.map((t) => hit(a.via, a.person, t)));
+        for (const person of new Set(adds.map((a) => a.person))) {
+          const mine = adds.filter((a) => a.person === person);
+          const earliest = Math.min(...mine.flatMap((a) => a.starts));
+          const want = mine.filter((a) => Math.min(...a.starts) === earliest).map((a) => a.via).sort((x, y) => x - y);
+          expect(second.get(person)?.start).toBe(earliest);
+          expect(second.get(person)?.vias.map((v) => v.via).sort((x, y) => x - y)).toEqual(want);
+        }
+        expect(second.size).toBe(new Set(adds.map((a) => a.person)).size);
+      },
+    ), { numRuns: 500 });
   });
 });

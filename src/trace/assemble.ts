@@ -357,28 +357,57 @@ function sortHits(hits: PairHit[]): PairHit[] {
   return hits;
 }
 
-function secondaryDraft(person: number, vias: Map<number, PairHit[]>): ContactDraft {
-  let bestVia = -1;
-  let bestStart = Infinity;
-  let tied: { via: number; hits: PairHit[] }[] | undefined;
-  for (const [via, hits] of vias) {
+/** A person's earliest close-level exposure to the case's close contacts, and the close contacts that gave it. */
+interface Earliest {
+  start: number;
+  vias: { via: number; hits: PairHit[] }[];
+}
+
+/**
+ * The second degree as it is found, close contact by close contact: for each person met, only the
+ * close contacts that exposed them first are kept (one of them becomes the via; the others can never
+ * be), with their hits. Keeping every close contact's hits instead cost memory and time in proportion
+ * to all (person, close contact) pairs, which in a school or a workplace is the square of its size.
+ */
+export class SecondExposures {
+  private readonly byPerson = new Map<number, Earliest>();
+
+  /** Close-level hits of `person` with close contact `via` (each pair once; an empty list adds nothing). */
+  add(person: number, via: number, hits: PairHit[]): void {
+    if (!hits.length) return;
     let start = Infinity;
     for (const h of hits) {
       const t = hitStart(h);
       if (t < start) start = t;
     }
-    if (start < bestStart) {
-      bestStart = start;
-      bestVia = via;
-      tied = undefined;
-    } else if (start === bestStart) {
-      tied ??= [{ via: bestVia, hits: vias.get(bestVia) ?? [] }];
-      tied.push({ via, hits });
-      if (via < bestVia) bestVia = via;
-    }
+    const e = this.byPerson.get(person);
+    if (!e) this.byPerson.set(person, { start, vias: [{ via, hits }] });
+    else if (start < e.start) {
+      e.start = start;
+      e.vias = [{ via, hits }];
+    } else if (start === e.start) e.vias.push({ via, hits });
   }
-  const draft: ContactDraft = { person, degree: 2, category: 'secondary', via: bestVia, hits: sortHits(vias.get(bestVia) ?? []) };
-  if (tied) draft.tiedVias = tied;
+
+  get(person: number): Earliest | undefined {
+    return this.byPerson.get(person);
+  }
+
+  /** Persons in the order they were first met. */
+  entries(): IterableIterator<[number, Earliest]> {
+    return this.byPerson.entries();
+  }
+
+  get size(): number {
+    return this.byPerson.size;
+  }
+}
+
+function secondaryDraft(person: number, e: Earliest): ContactDraft {
+  // Until names are known (`chooseVia`), the via is the tied close contact with the smallest id.
+  let best = e.vias[0];
+  for (const v of e.vias) if (v.via < best.via) best = v;
+  const draft: ContactDraft = { person, degree: 2, category: 'secondary', via: best.via, hits: sortHits(best.hits) };
+  if (e.vias.length > 1) draft.tiedVias = e.vias;
   return draft;
 }
 
@@ -387,17 +416,17 @@ function secondaryDraft(person: number, vias: Map<number, PairHit[]>): ContactDr
  * close-level exposure to a close contact makes them secondary (degree 2, through the close contact
  * they met first; at the same moment, the one whose key comes first). Hit lists are sorted in place.
  */
-export function decideContacts(first: Map<number, PairHit[]>, second: Map<number, Map<number, PairHit[]>>): ContactDraft[] {
+export function decideContacts(first: Map<number, PairHit[]>, second: SecondExposures): ContactDraft[] {
   const out: ContactDraft[] = [];
   // First-degree persons first, then those met only through a close contact (the order they were found in).
   for (const [person, h1] of first) {
     const best = bestCategory(h1);
-    const vias = best === 'close' ? undefined : second.get(person);
-    if (vias && vias.size) out.push(secondaryDraft(person, vias));
+    const e = best === 'close' ? undefined : second.get(person);
+    if (e) out.push(secondaryDraft(person, e));
     else out.push({ person, degree: 1, category: best, hits: sortHits(h1) });
   }
-  for (const [person, vias] of second) {
-    if (!first.has(person) && vias.size) out.push(secondaryDraft(person, vias));
+  for (const [person, e] of second.entries()) {
+    if (!first.has(person)) out.push(secondaryDraft(person, e));
   }
   return out;
 }

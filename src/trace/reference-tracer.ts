@@ -4,7 +4,7 @@
  * tracer over the index returns exactly what this returns.
  */
 import { loadRuleSet } from '../domain/contact-rules.ts';
-import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, type PairHit, type Piece } from './assemble.ts';
+import { decideContacts, firstCloseExposure, hitStart, mergePieces, pairHits, personOf, renderResult, SecondExposures, type PairHit, type Piece } from './assemble.ts';
 import type { Candidate, IdentityGroups, TraceDictionary } from './candidate-source.ts';
 import type { TraceRequest, TraceResult } from './types.ts';
 import { resolveWindow } from './window.ts';
@@ -35,7 +35,7 @@ export async function referenceTrace(req: TraceRequest, data: ReferenceData): Pr
   const trajectory = mergePieces(rows.filter((r) => personOf(groups, r.ident) === casePerson), w.from, w.to, groups);
   const contactPieces = mergePieces(overlapping(rows, trajectory), w.from, w.to, groups, (p) => p === casePerson);
   const first = pairHits(rules, trajectory, contactPieces);
-  const second = new Map<number, Map<number, PairHit[]>>();
+  const byVia = new Map<number, Map<number, PairHit[]>>();
   if ((req.degree ?? 2) === 2) {
     for (const [contact, hits] of first) {
       if (!hits.some((h) => h.verdict.category === 'close')) continue;
@@ -44,11 +44,18 @@ export async function referenceTrace(req: TraceRequest, data: ReferenceData): Pr
       const theirs = mergePieces(rows.filter((r) => personOf(groups, r.ident) === contact), from, w.now, groups);
       const met = mergePieces(overlapping(rows, theirs), from, w.now, groups, (p) => p === contact || p === casePerson);
       for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
-        let vias = second.get(person);
-        if (!vias) second.set(person, (vias = new Map()));
+        let vias = byVia.get(person);
+        if (!vias) byVia.set(person, (vias = new Map()));
         vias.set(contact, h2);
       }
     }
+  }
+  // Every close contact's hits were kept; the earliest are chosen here, independently of how the tracer chooses them as it goes.
+  const second = new SecondExposures();
+  const startOf = (hits: readonly PairHit[]): number => Math.min(...hits.map(hitStart));
+  for (const [person, vias] of byVia) {
+    const earliest = Math.min(...[...vias.values()].map(startOf));
+    for (const [via, hits] of vias) if (startOf(hits) === earliest) second.add(person, via, hits);
   }
   return renderResult({ rules, window: w.window, casePerson, requestedId: req.id, trajectory, contacts: decideContacts(first, second), groups, dict, startedMs });
 }

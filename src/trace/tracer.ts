@@ -5,7 +5,7 @@
  */
 import { canGiveClose, loadRuleSet, type RuleSet } from '../domain/contact-rules.ts';
 import { parseIdKey } from '../domain/formats.ts';
-import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, type PairHit, type Piece } from './assemble.ts';
+import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, SecondExposures, type Piece } from './assemble.ts';
 import { CandidateColumns, type CandidateSource, type IdentityGroups, type PlaceWindow, type TraceDictionary } from './candidate-source.ts';
 import type { TraceRequest, TraceResult, TraceService } from './types.ts';
 import { resolveWindow, TraceRequestError } from './window.ts';
@@ -91,7 +91,7 @@ export class Tracer implements TraceService {
     }
     const first = pairHits(rules, trajectory, contactPieces);
 
-    const second = new Map<number, Map<number, PairHit[]>>();
+    const second = new SecondExposures();
     if (degree === 2) {
       const close = [...first.entries()].filter(([, hits]) => hits.some((h) => h.verdict.category === 'close')).sort((a, b) => a[0] - b[0]);
       const closeSet = new Set(close.map(([p]) => p));
@@ -118,11 +118,7 @@ export class Tracer implements TraceService {
           const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
           met = await piecesAt(source, closeCapable, from, to, groups, alreadyContact);
         }
-        for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) {
-          let vias = second.get(person);
-          if (!vias) second.set(person, (vias = new Map()));
-          vias.set(contact, h2);
-        }
+        for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) second.add(person, contact, h2);
       }
     }
     return renderResult({
