@@ -7,6 +7,9 @@
  *
  *   node bin/run-ts.js bench/run.ts [--size 1m|20m|100m|0.1m] [--people N] [--cases 40] [--rounds 3] [--seed 1] [--peers index,sqlite,postgres,duckdb-join,duckdb-sorted] [--order fixed|turns] [--keep-peers] [--interleave]
  *
+ * `npm run bench -- …` runs it with `--max-semi-space-size=64`, the young generation the server runs with
+ * (bin/cordon.js); run directly, pass the same flag to node for figures that match the server's.
+ *
  * `--keep-peers` keeps the SQLite file and the PostgreSQL schema of this city for the next run (they
  * are reused only when they hold exactly the same rows): at 100M loading them takes a quarter of an hour.
  *
@@ -282,6 +285,12 @@ for (let round = 0; round <= rounds; round++) {
 }
 
 // 6. Report.
+/** The semi-space limit this process runs with (`npm run bench` and the server pass 64 MiB), as given on the command line or in NODE_OPTIONS. */
+function youngGeneration(): string {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const given = flags.filter((f) => /^--max-semi-space-size(=|$)/.test(f)).pop();
+  return given ? `${given} (as the server runs)` : "V8's default semi-spaces (the server runs with --max-semi-space-size=64)";
+}
 const q = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
@@ -293,6 +302,7 @@ lines.push(`# cordon trace benchmark — size ${args.size}: ${n.toLocaleString('
 lines.push(`ingest (CSV → durable DuckDB store, the ingest service): ${Math.round(ingestStats.rate).toLocaleString('en')} presences/s (${ingestStats.read.toLocaleString('en')} rows in ${ingestStats.seconds.toFixed(1)} s)`);
 lines.push(`index build from the store's scan: ${Math.round(build.rowsPerSecond).toLocaleString('en')} presences/s (${build.seconds.toFixed(2)} s); ${build.bytesPerPresence.toFixed(1)} bytes/presence in memory`);
 lines.push(`ingest + index (durable and indexed): ${Math.round(n / (ingestStats.seconds + build.seconds)).toLocaleString('en')} presences/s`);
+lines.push(`V8 young generation: ${youngGeneration()}`);
 lines.push(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process, all peers loaded); RSS before the index ${(rssBefore / 2 ** 20).toFixed(0)} MiB`);
 lines.push(`per case: ${(counts.traj / requests.length).toFixed(1)} trajectory pieces, ${(counts.contacts1 / requests.length).toFixed(1)} first-degree contacts, ${(counts.contacts2 / requests.length).toFixed(1)} contacts with second degree`);
 lines.push(args.interleave
