@@ -259,12 +259,6 @@ function minutes(seconds: number): string {
   return s ? `${m} min ${s} s` : `${m} min`;
 }
 
-function verdict(category: PairCategory, rule: KindRule['rule'], overlapSeconds: number, lowConfidence: boolean, seatDistance?: number): PairVerdict {
-  const v: PairVerdict = { category, rule, overlapSeconds, lowConfidence };
-  if (seatDistance !== undefined) v.seatDistance = seatDistance;
-  return v;
-}
-
 function seatKnown(s: SubInfo | null): s is SubInfo & { carriage: number; row: number } {
   return s !== null && s.row !== null && s.carriage !== null;
 }
@@ -280,31 +274,45 @@ export function evaluatePair(rules: RuleSet, a: PairSide, b: PairSide): PairVerd
 
 /** `evaluatePair` with the rule of the place kind already looked up (a trace looks it up once per kind). */
 export function evaluateWith(rule: KindRule, a: PairSide, b: PairSide): PairVerdict | null {
+  const category = pairCategory(rule, a, b);
+  if (category === null) return null;
+  const v: PairVerdict = { category, rule: rule.rule, overlapSeconds: Math.min(a.end, b.end) - Math.max(a.start, b.start), lowConfidence: a.dateOnly || b.dateOnly };
+  if (lastSeatDistance !== undefined) v.seatDistance = lastSeatDistance;
+  return v;
+}
+
+/** The seat distance the last `pairCategory` worked out (undefined when it had none). */
+let lastSeatDistance: number | undefined;
+
+/**
+ * The category `evaluateWith` gives a pair, or null for no contact, without building the verdict: a
+ * second-degree search weighs millions of pairs and keeps few. The one place the rules are applied.
+ */
+export function pairCategory(rule: KindRule, a: PairSide, b: PairSide): PairCategory | null {
+  lastSeatDistance = undefined;
   const overlapSeconds = Math.min(a.end, b.end) - Math.max(a.start, b.start);
   if (overlapSeconds <= 0) return null;
-  const low = a.dateOnly || b.dateOnly;
   switch (rule.rule) {
     case 'co-presence':
-      return verdict(rule.category, rule.rule, overlapSeconds, low);
-    case 'duration': {
-      if (overlapSeconds >= Math.round(rule.minutes * 60)) return verdict(rule.category, rule.rule, overlapSeconds, low);
-      return rule.shorterCategory ? verdict(rule.shorterCategory, rule.rule, overlapSeconds, low) : null;
-    }
-    case 'same-room': {
-      if (a.sub && b.sub && a.sub.text === b.sub.text) return verdict('close', rule.rule, overlapSeconds, low);
-      return rule.otherCategory ? verdict(rule.otherCategory, rule.rule, overlapSeconds, low) : null;
-    }
+      return rule.category;
+    case 'duration':
+      if (overlapSeconds >= Math.round(rule.minutes * 60)) return rule.category;
+      return rule.shorterCategory ?? null;
+    case 'same-room':
+      if (a.sub && b.sub && a.sub.text === b.sub.text) return 'close';
+      return rule.otherCategory ?? null;
     case 'vehicle-rows': {
       const sa = a.sub;
       const sb = b.sub;
       if (!seatKnown(sa) || !seatKnown(sb)) {
-        if (overlapSeconds >= Math.round(rule.withoutSeatMinutes * 60)) return verdict('close', rule.rule, overlapSeconds, low);
-        return rule.otherCategory ? verdict(rule.otherCategory, rule.rule, overlapSeconds, low) : null;
+        if (overlapSeconds >= Math.round(rule.withoutSeatMinutes * 60)) return 'close';
+        return rule.otherCategory ?? null;
       }
       if (rule.sameCarriage && sa.carriage !== sb.carriage) return null;
       const seatDistance = Math.abs(sa.row - sb.row);
-      if (seatDistance <= rule.rows) return verdict('close', rule.rule, overlapSeconds, low, seatDistance);
-      return rule.otherCategory ? verdict(rule.otherCategory, rule.rule, overlapSeconds, low, seatDistance) : null;
+      lastSeatDistance = seatDistance;
+      if (seatDistance <= rule.rows) return 'close';
+      return rule.otherCategory ?? null;
     }
   }
 }

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { explainPair, evaluatePair, loadRuleSet, parseSub, type PairSide } from '../domain/contact-rules.ts';
-import { chooseVia, compareCodes, decideContacts, isoSeconds, keyCodes, mergePieces, SecondExposures, type PairHit, type Piece } from './assemble.ts';
-import { CandidateColumns, type Candidate, type IdentityGroups } from './candidate-source.ts';
+import { explainPair, evaluatePair, evaluateWith, loadRuleSet, pairCategory, parseSub, ruleFor, type PairSide } from '../domain/contact-rules.ts';
+import { PLACE_KINDS } from '../domain/formats.ts';
+import { chooseVia, compareCodes, decideContacts, isoSeconds, keyCodes, mergePieces, mergePiecesInto, pairHits, pairSecond, PieceColumns, pieceAt, SecondExposures, viaRanks, type PairHit, type Piece } from './assemble.ts';
+import { CandidateColumns, FLAG_DATE_ONLY, FLAG_POINT_EVENT, type Candidate, type IdentityGroups } from './candidate-source.ts';
 
 describe('isoSeconds', () => {
   it('gives the same text as Date#toISOString for any epoch second', () => {
@@ -212,5 +213,149 @@ describe('SecondExposures', () => {
         expect(second.size).toBe(new Set(adds.map((a) => a.person)).size);
       },
     ), { numRuns: 500 });
+  });
+
+  it('finds persons that are not whole numbers in [0, 2^32), and many persons past the table\'s first size', () => {
+    const second = new SecondExposures();
+    const persons = [-1, 2 ** 32, 2 ** 40 + 3, 0.5, ...Array.from({ length: 3000 }, (_, i) => i * 7919)];
+    for (const [i, p] of persons.entries()) second.add(p, i % 5, [hit(i % 5, p, 1000 - (i % 13))]);
+    for (const [i, p] of persons.entries()) expect(second.get(p)?.start).toBe(1000 - (i % 13));
+    expect(second.get(12345678)).toBeUndefined();
+    expect(second.get(-2)).toBeUndefined();
+    expect([...second.entries()].map(([p]) => p)).toEqual(persons);
+    expect(second.size).toBe(persons.length);
+  });
+});
+
+describe('pairSecond', () => {
+  const rules = loadRuleSet('v8');
+  /** Pieces at three places of kinds that give close pairs by overlap (venue: 15 min) or by co-presence (household). */
+  const pieceArb = (person: number) => fc.record({ place: fc.integer({ min: 1, max: 3 }), start: fc.nat({ max: 20 }), len: fc.integer({ min: 1, max: 12 }) })
+    .map(({ place, start, len }): Piece => ({
+      person, place, placeKind: place === 3 ? 'household' : 'venue', sub: null, start: start * 300, end: (start + len) * 300,
+      flags: 0, dateOnly: false, records: 1,
+    }));
+
+  it('keeps exactly what pairHits with close verdicts, then add for each person, keeps', () => {
+    fc.assert(fc.property(
+      // Close contacts (vias) 100–104, each with their pieces, and the persons they met, person by person.
+      fc.array(fc.record({
+        via: fc.integer({ min: 100, max: 104 }),
+        theirs: fc.array(pieceArb(0), { minLength: 1, maxLength: 4 }),
+        met: fc.uniqueArray(fc.nat({ max: 30 }), { maxLength: 12 }).chain((ps) => fc.tuple(...ps.map((p) => fc.array(pieceArb(p), { minLength: 1, maxLength: 3 })))),
+      }), { maxLength: 6 }),
+      (calls) => {
+        const sut = new SecondExposures();
+        const want = new SecondExposures();
+        // Ranked: ties settled as they come, by a rank per close contact (any order of them).
+        const rankOf = (via: number): number => (via * 7) % 5;
+        const ranked = new SecondExposures();
+        for (const c of calls) {
+          const theirs = c.theirs.map((x) => ({ ...x, person: c.via }));
+          const met = c.met.flat();
+          pairSecond(rules, theirs, PieceColumns.from(met), c.via, sut);
+          pairSecond(rules, theirs, PieceColumns.from(met), c.via, ranked, rankOf(c.via));
+          for (const [person, hits] of pairHits(rules, theirs, met, (v) => v.category === 'close')) want.add(person, c.via, hits);
+        }
+        const view = (x: SecondExposures) => [...x.entries()].map(([p, e]) => ({ p, start: e.start, vias: e.vias.map((v) => ({ via: v.via, hits: v.hits.map((h) => [h.source, h.contact, h.verdict]) })) }));
+        expect(view(sut)).toEqual(view(want));
+        // The ranked search keeps, of the tied close contacts, only the one that ranks first, with its hits.
+        expect(view(ranked)).toEqual(view(want).map((e) => ({ ...e, vias: [e.vias.reduce((a, b) => (rankOf(b.via) < rankOf(a.via) ? b : a))] })));
+      },
+    ), { numRuns: 400 });
+  });
+
+  it('refuses contacts that do not come person by person', () => {
+    const at = (person: number, start: number): Piece => ({ person, place: 1, placeKind: 'venue', sub: null, start, end: start + 3600, flags: 0, dateOnly: false, records: 1 });
+    const second = new SecondExposures();
+    expect(() => pairSecond(rules, [at(9, 0)], PieceColumns.from([at(1, 0), at(2, 0), at(1, 100)]), 9, second)).toThrow(/person 1 came twice/);
+    // The same persons in another call are fine.
+    const again = new SecondExposures();
+    pairSecond(rules, [at(9, 0)], PieceColumns.from([at(1, 0), at(1, 100), at(2, 0)]), 9, again);
+    pairSecond(rules, [at(8, 0)], PieceColumns.from([at(1, 0), at(2, 0)]), 8, again);
+    expect(again.get(1)?.vias.map((v) => v.via)).toEqual([9, 8]);
+  });
+
+  it('keeps what pairHits over mergePieces keeps, on records with seats, rooms, date-only and point events, merged into columns', () => {
+    const kinds = ['train', 'hotel', 'venue', 'household', 'bus'] as const;
+    const subs = [null, '01-02-A', '01-05-C', '02-02-B', '03A', '0901', '0902'];
+    const groups: IdentityGroups = { groupOf: (p) => [p] };
+    const recordArb = (ident: number) => fc.record({
+      place: fc.integer({ min: 1, max: 5 }), start: fc.nat({ max: 30 }), len: fc.integer({ min: 1, max: 10 }), sub: fc.constantFrom(...subs), flags: fc.constantFrom(0, 0, FLAG_DATE_ONLY, FLAG_POINT_EVENT),
+    }).map(({ place, start, len, sub, flags }): Candidate => ({
+      ident, place, placeKind: kinds[place - 1], start: start * 300, end: (start + len) * 300, sub: sub === null ? null : parseSub(sub), flags,
+    }));
+    fc.assert(fc.property(
+      fc.array(fc.record({
+        via: fc.integer({ min: 100, max: 103 }),
+        from: fc.nat({ max: 3000 }),
+        theirs: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+        met: fc.array(fc.integer({ min: 1, max: 12 }), { maxLength: 30 }),
+      }).chain((c) => fc.record({
+        via: fc.constant(c.via), from: fc.constant(c.from),
+        theirs: fc.tuple(...c.theirs.map(() => recordArb(c.via))),
+        met: fc.tuple(...c.met.map((p) => recordArb(p))),
+      })), { maxLength: 5 }),
+      (calls) => {
+        for (const rules of [loadRuleSet('v8'), loadRuleSet('v9')]) {
+          const sut = new SecondExposures();
+          const want = new SecondExposures();
+          for (const c of calls) {
+            const theirs = mergePieces(c.theirs, c.from, 20_000, groups);
+            const met = mergePieces(c.met, c.from, 20_000, groups);
+            pairSecond(rules, theirs, mergePiecesInto(c.met, c.from, 20_000, groups, undefined, new PieceColumns()), c.via, sut);
+            for (const [person, hits] of pairHits(rules, theirs, met, (v) => v.category === 'close')) want.add(person, c.via, hits);
+          }
+          const view = (x: SecondExposures) => [...x.entries()].map(([p, e]) => ({ p, start: e.start, vias: e.vias.map((v) => ({ via: v.via, hits: v.hits.map((h) => [h.source, h.contact, h.verdict]) })) }));
+          expect(view(sut)).toEqual(view(want));
+        }
+      },
+    ), { numRuns: 300 });
+  });
+
+  it('merges into columns exactly what mergePieces makes into objects', () => {
+    const groups: IdentityGroups = { groupOf: (p) => [p] };
+    fc.assert(fc.property(
+      fc.array(fc.record({ ident: fc.integer({ min: 1, max: 5 }), place: fc.integer({ min: 1, max: 3 }), start: fc.nat({ max: 40 }), len: fc.nat({ max: 8 }), flags: fc.constantFrom(0, FLAG_DATE_ONLY, FLAG_POINT_EVENT) }), { maxLength: 40 }),
+      (rows) => {
+        const records: Candidate[] = rows.map((r) => ({ ident: r.ident, place: r.place, placeKind: 'venue', start: r.start * 60, end: (r.start + r.len) * 60, sub: null, flags: r.flags }));
+        const m = mergePiecesInto(records, 300, 2000, groups, (p) => p === 2, new PieceColumns());
+        expect(Array.from({ length: m.length }, (_, k) => pieceAt(m, k))).toEqual(mergePieces(records, 300, 2000, groups, (p) => p === 2));
+      },
+    ), { numRuns: 300 });
+  });
+});
+
+describe('viaRanks', () => {
+  it('ranks close contacts by person key in identifier order (ID cards first), the smaller id first between equal keys, fetching names not at hand', async () => {
+    const names = new Map<number, string>([[1, 'phone:139'], [2, 'id_card:9'], [3, 'id_card:10'], [4, 'phone:138'], [5, 'plate:A1']]);
+    let fetched = 0;
+    const dict = {
+      identifierIds: () => Promise.resolve(new Map<string, number>()),
+      identifierKeys: (ids: readonly number[]) => {
+        fetched += ids.length;
+        return Promise.resolve(ids.map((id) => names.get(id) ?? `?${id}`));
+      },
+      placeKeys: (ids: readonly number[]) => Promise.resolve(ids.map((id) => `venue:${id}`)),
+    };
+    // Person 6 has the identifiers 5 and 3 (its key is its ID card's).
+    const groups: IdentityGroups = { groupOf: (p) => (p === 6 ? [3, 5] : [p]) };
+    const ranks = await viaRanks(groups, dict, [1, 2, 4, 6]);
+    expect([...ranks].sort((a, b) => a[1] - b[1]).map(([p]) => p)).toEqual([6, 2, 4, 1]);
+    expect(fetched).toBe(5);
+  });
+});
+
+describe('pairCategory', () => {
+  it('gives the category evaluateWith gives, for any pair of any kind, in every rule set', () => {
+    const subs = [null, '01-02-A', '01-05-C', '02-02-B', '03A', '0901', '0902', 'x'];
+    const sideArb = fc.record({ start: fc.nat({ max: 100 }), len: fc.nat({ max: 60 }), sub: fc.constantFrom(...subs), dateOnly: fc.boolean() });
+    fc.assert(fc.property(fc.constantFrom(...PLACE_KINDS), sideArb, sideArb, (kind, x, y) => {
+      const side = (v: typeof x): PairSide => ({ placeKind: kind, start: v.start * 60, end: (v.start + v.len) * 60, sub: v.sub === null ? null : parseSub(v.sub), dateOnly: v.dateOnly });
+      for (const name of ['v8', 'v9']) {
+        const rule = ruleFor(loadRuleSet(name), kind);
+        expect(pairCategory(rule, side(x), side(y))).toBe(evaluateWith(rule, side(x), side(y))?.category ?? null);
+      }
+    }), { numRuns: 3000 });
   });
 });

@@ -3,7 +3,7 @@
  * pieces, applying the rule set to pairs of pieces, deciding each person's degree and category, and
  * rendering the result with names and risk. The tracer and the brute-force reference both use it.
  */
-import { evaluateWith, explainWith, reasonsOf, ruleFor, type Category, type KindRule, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
+import { evaluateWith, explainWith, pairCategory, reasonsOf, ruleFor, type Category, type KindRule, type PairSide, type PairVerdict, type RuleSet, type SubInfo } from '../domain/contact-rules.ts';
 import type { PlaceKind } from '../domain/formats.ts';
 import { compareIdKeys } from '../domain/identity.ts';
 import { scoreRisk } from '../domain/risk.ts';
@@ -90,11 +90,13 @@ function growRecords(n: number): void {
 /** Whole person ids that fit the table's Int32 slots; others go through a map. */
 const SLOT_PERSON_MAX = 0x7fffffff;
 
-function newPiece(c: CandidateColumns, i: number, person: number, start: number, end: number): Piece {
-  const flags = c.flags[i];
+/** Piece `k` of merged columns as an object. */
+export function pieceAt(m: PieceColumns, k: number): Piece {
+  const flags = m.flags[k];
+  const rec = m.rec[k];
   return {
-    person: small(person), place: small(c.place[i]), placeKind: c.placeKind[i], sub: c.sub[i], start: small(start), end: small(end),
-    flags, dateOnly: (flags & FLAG_DATE_ONLY) !== 0, records: 1, view: undefined,
+    person: small(m.person[k]), place: small(m.place[k]), placeKind: m.records.placeKind[rec], sub: m.records.sub[rec],
+    start: small(m.start[k]), end: small(m.end[k]), flags, dateOnly: (flags & FLAG_DATE_ONLY) !== 0, records: m.count[k], view: undefined,
   };
 }
 
@@ -126,11 +128,89 @@ function subOrder(a: SubInfo | null, b: SubInfo | null): number {
 }
 
 /**
+ * Pieces as columns, as `mergePiecesInto` leaves them: a second-degree search merges millions of
+ * records and keeps few of the pieces, so it reads them here and makes objects (`pieceAt`) only of
+ * those it keeps. Valid until the next merge into the same columns or the next read into `records`.
+ */
+export class PieceColumns {
+  length = 0;
+  person = new Float64Array(256);
+  place = new Float64Array(256);
+  start = new Float64Array(256);
+  end = new Float64Array(256);
+  flags = new Int32Array(256);
+  /** Records merged into each piece. */
+  count = new Int32Array(256);
+  /** Each piece's first record in `records`: its seat or room and its place kind are that record's. */
+  rec = new Int32Array(256);
+  /** The records merged. */
+  records: CandidateColumns = new CandidateColumns();
+
+  /** Columns of pieces already made (each becomes a record of its own, with its count kept). */
+  static from(pieces: readonly Piece[]): PieceColumns {
+    const m = new PieceColumns();
+    for (const p of pieces) {
+      const rec = m.records.length;
+      m.records.push(p.person, p.place, p.placeKind, p.start, p.end, p.sub, p.flags);
+      m.count[m.push(p.person, p.place, p.start, p.end, p.flags, rec)] = p.records;
+    }
+    return m;
+  }
+
+  /** Appends a piece of one record, returning its number. */
+  push(person: number, place: number, start: number, end: number, flags: number, rec: number): number {
+    const k = this.length;
+    if (k === this.person.length) this.grow();
+    this.person[k] = person;
+    this.place[k] = place;
+    this.start[k] = start;
+    this.end[k] = end;
+    this.flags[k] = flags;
+    this.count[k] = 1;
+    this.rec[k] = rec;
+    this.length = k + 1;
+    return k;
+  }
+
+  private grow(): void {
+    const m = 2 * this.person.length;
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(m);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(m);
+      b.set(a);
+      return b;
+    };
+    this.person = f64(this.person);
+    this.place = f64(this.place);
+    this.start = f64(this.start);
+    this.end = f64(this.end);
+    this.flags = i32(this.flags);
+    this.count = i32(this.count);
+    this.rec = i32(this.rec);
+  }
+}
+
+/** Columns `mergePieces` merges into before making objects (it runs synchronously, so calls never share them). */
+const objectPieces = new PieceColumns();
+
+/**
  * Merges records into pieces: duplicates removed, clipped to [from, to), then per (person, place,
  * sub) the records that overlap or touch joined into one. `skip` drops persons (the case itself).
  * Pieces come per person in the order persons first appear, each person's in (place, sub, start) order.
  */
 export function mergePieces(records: readonly Candidate[] | CandidateColumns, from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Piece[] {
+  const m = mergePiecesInto(records, from, to, groups, skip, objectPieces);
+  const out = new Array<Piece>(m.length);
+  for (let k = 0; k < m.length; k++) out[k] = pieceAt(m, k);
+  return out;
+}
+
+/** `mergePieces` into columns (`out`, emptied first), without making objects; returns `out`. */
+export function mergePiecesInto(records: readonly Candidate[] | CandidateColumns, from: number, to: number, groups: IdentityGroups, skip: ((person: number) => boolean) | undefined, out: PieceColumns): PieceColumns {
   // Objects are copied into columns first: the merge reads one shape whatever the source.
   const cols = records instanceof CandidateColumns ? records : arrayColumns.clear().pushAll(records);
   const n = cols.length;
@@ -157,7 +237,6 @@ export function mergePieces(records: readonly Candidate[] | CandidateColumns, fr
     const end = e0 < to ? e0 : to;
     if (end <= start) continue;
     const person = by ? by.personOf!(rIdent[i]) : personOf(groups, rIdent[i]);
-    if (skip && skip(person)) continue;
     cs[i] = start;
     ce[i] = end;
     next[i] = -1;
@@ -199,13 +278,16 @@ export function mergePieces(records: readonly Candidate[] | CandidateColumns, fr
       count[g]++;
     }
   }
-  const out: Piece[] = [];
+  out.length = 0;
+  out.records = cols;
   let raw: number[] | undefined;
   for (let g = 0; g < groupsN; g++) {
     const person = gp[g];
+    // Persons dropped as a whole group: asked once per person, not once per record.
+    if (skip && skip(person)) continue;
     if (count[g] === 1) {
       const i = first[g];
-      out.push(newPiece(cols, i, person, cs[i], ce[i]));
+      out.push(person, rPlace[i], cs[i], ce[i], rFlags[i], i);
       continue;
     }
     raw ??= [];
@@ -227,7 +309,8 @@ export function mergePieces(records: readonly Candidate[] | CandidateColumns, fr
       raw.sort((i, j) => recordOrder(cols, cs, ce, i, j));
     }
     let prev = -1;
-    let last: Piece | undefined;
+    // The piece being grown (-1: none yet for this person).
+    let last = -1;
     for (let r = 0; r < k; r++) {
       const i = raw[r];
       // The same stored record read twice (it overlapped two query windows) counts once.
@@ -235,14 +318,12 @@ export function mergePieces(records: readonly Candidate[] | CandidateColumns, fr
         && rFlags[prev] === rFlags[i] && subOrder(rSub[prev], rSub[i]) === 0;
       prev = i;
       if (same) continue;
-      if (last && last.place === rPlace[i] && subOrder(last.sub, rSub[i]) === 0 && cs[i] <= last.end) {
-        if (ce[i] > last.end) last.end = small(ce[i]);
-        last.flags |= rFlags[i];
-        last.dateOnly ||= (rFlags[i] & FLAG_DATE_ONLY) !== 0;
-        last.records += 1;
+      if (last >= 0 && out.place[last] === rPlace[i] && subOrder(rSub[out.rec[last]], rSub[i]) === 0 && cs[i] <= out.end[last]) {
+        if (ce[i] > out.end[last]) out.end[last] = ce[i];
+        out.flags[last] |= rFlags[i];
+        out.count[last] += 1;
       } else {
-        last = newPiece(cols, i, person, cs[i], ce[i]);
-        out.push(last);
+        last = out.push(person, rPlace[i], cs[i], ce[i], rFlags[i], i);
       }
     }
   }
@@ -368,11 +449,39 @@ interface Earliest {
  * close contacts that exposed them first are kept (one of them becomes the via; the others can never
  * be), with their hits. Keeping every close contact's hits instead cost memory and time in proportion
  * to all (person, close contact) pairs, which in a school or a workplace is the square of its size.
+ *
+ * Close contacts tied at the same first moment are all kept, and the via is chosen among them when
+ * names are known (`chooseVia`) — unless each close contact is offered with its rank in identifier
+ * order of person keys (`pairSecond`'s `viaRank`, from `viaRanks`): then only the tied close contact
+ * that ranks first is kept, as `chooseVia` would choose. Coworkers mostly meet at the same moments,
+ * so in a workplace nearly every close contact ties, and keeping them all cost most of the search.
+ *
+ * Persons are found by an open-addressing table of typed numbers (persons are dictionary ids: whole
+ * numbers below 2^32; any other number goes through a map), the earliest start and its rank kept in
+ * the slot: a trace of an outbreak's case offers millions of (person, close contact) pairs.
  */
 export class SecondExposures {
-  private readonly byPerson = new Map<number, Earliest>();
+  /** Table slots of SLOT numbers: the person (-1 when free), the earliest start kept, its rank, and entry × 2^27 + the call that last offered the person. At most half full. */
+  private slots = SecondExposures.freeSlots(1024);
+  /** Entries of persons that are not whole numbers in [0, 2^32): their slot numbers in `farSlots`. */
+  private far: Map<number, number> | undefined;
+  private farSlots: number[] = [];
+  /** Per entry, in the order persons were first met: the person, and their earliest exposure so far. */
+  private readonly persons: number[] = [];
+  private readonly earliest: (Earliest | undefined)[] = [];
+  /** Where `entryOf` found or made the last person: the slot's first number in `slots` (or in `farSlots`, when `lastFar`). */
+  private lastSlot = 0;
+  private lastFar = false;
+  /** The current pairing call (`pairSecond`); below 2^27. */
+  call = 0;
 
-  /** Close-level hits of `person` with close contact `via` (each pair once; an empty list adds nothing). */
+  private static freeSlots(n: number): Float64Array {
+    const a = new Float64Array(n * SLOT);
+    for (let k = 0; k < a.length; k += SLOT) a[k] = -1;
+    return a;
+  }
+
+  /** Close-level hits of `person` with close contact `via` (each pair once; an empty list adds nothing). Ties are all kept. */
   add(person: number, via: number, hits: PairHit[]): void {
     if (!hits.length) return;
     let start = Infinity;
@@ -380,26 +489,268 @@ export class SecondExposures {
       const t = hitStart(h);
       if (t < start) start = t;
     }
-    const e = this.byPerson.get(person);
-    if (!e) this.byPerson.set(person, { start, vias: [{ via, hits }] });
-    else if (start < e.start) {
+    this.entryOf(person, true);
+    this.keep(person, via, start, UNRANKED, hits);
+  }
+
+  /**
+   * Whether hits of `person` with a close contact of rank `rank` (UNRANKED: ties all kept) whose
+   * earliest start is `start` would be kept, marking the person offered in `call`; then `keep`
+   * keeps them. Throws when the person was already offered in this call.
+   */
+  wants(person: number, call: number, start: number, rank: number): boolean {
+    this.entryOf(person, true);
+    const a = this.lastFar ? this.farSlots : this.slots;
+    const k = this.lastSlot;
+    const tag = a[k + 3];
+    const entry = Math.floor(tag / CALL_SPAN);
+    if (tag - entry * CALL_SPAN === call) throw new Error(`pairSecond: person ${person} came twice in one call (contacts must come person by person)`);
+    a[k + 3] = entry * CALL_SPAN + call;
+    const known = a[k + 1];
+    return start < known || (start === known && (rank === UNRANKED || rank < a[k + 2]));
+  }
+
+  /** Keeps hits of the person `wants` (or `entryOf`) found last. */
+  private keep(person: number, via: number, start: number, rank: number, hits: PairHit[]): void {
+    const a = this.lastFar ? this.farSlots : this.slots;
+    const k = this.lastSlot;
+    const entry = Math.floor(a[k + 3] / CALL_SPAN);
+    const e = this.earliest[entry];
+    if (e === undefined) this.earliest[entry] = { start, vias: [{ via, hits }] };
+    else if (start < e.start || (rank !== UNRANKED && start === e.start && rank < a[k + 2])) {
       e.start = start;
       e.vias = [{ via, hits }];
-    } else if (start === e.start) e.vias.push({ via, hits });
+    } else if (start === e.start && rank === UNRANKED) e.vias.push({ via, hits });
+    else return;
+    a[k + 1] = start;
+    a[k + 2] = rank;
+  }
+
+  /** `keep` for `pairSecond`, right after `wants` said yes. */
+  offerWanted(person: number, via: number, start: number, rank: number, hits: PairHit[]): void {
+    this.keep(person, via, start, rank, hits);
+  }
+
+  /** Starts the calls over when they reach 2^27 (each person's mark of the last call is cleared). */
+  nextCall(): number {
+    if (++this.call < CALL_SPAN) return this.call;
+    for (const a of [this.slots, this.farSlots]) for (let k = 0; k < a.length; k += SLOT) a[k + 3] = Math.floor(a[k + 3] / CALL_SPAN) * CALL_SPAN;
+    return (this.call = 1);
   }
 
   get(person: number): Earliest | undefined {
-    return this.byPerson.get(person);
+    if (!this.entryOf(person, false)) return undefined;
+    const a = this.lastFar ? this.farSlots : this.slots;
+    return this.earliest[Math.floor(a[this.lastSlot + 3] / CALL_SPAN)];
   }
 
   /** Persons in the order they were first met. */
-  entries(): IterableIterator<[number, Earliest]> {
-    return this.byPerson.entries();
+  *entries(): IterableIterator<[number, Earliest]> {
+    for (let i = 0; i < this.persons.length; i++) {
+      const e = this.earliest[i];
+      if (e !== undefined) yield [this.persons[i], e];
+    }
   }
 
+  /** Persons with an exposure. */
   get size(): number {
-    return this.byPerson.size;
+    let n = 0;
+    for (const e of this.earliest) if (e !== undefined) n++;
+    return n;
   }
+
+  /** Finds the person's slot (`lastSlot`, `lastFar`), made with no exposure yet when `make`; false when absent and not made. */
+  private entryOf(person: number, make: boolean): boolean {
+    if (!(person >= 0 && person < 4_294_967_296 && Number.isInteger(person))) {
+      this.lastFar = true;
+      const known = this.far?.get(person);
+      if (known !== undefined) {
+        this.lastSlot = known;
+        return true;
+      }
+      if (!make) return false;
+      const k = this.farSlots.length;
+      this.farSlots.push(person, Infinity, UNRANKED, this.newEntry(person) * CALL_SPAN);
+      (this.far ??= new Map()).set(person, k);
+      this.lastSlot = k;
+      return true;
+    }
+    this.lastFar = false;
+    const a = this.slots;
+    const mask = a.length / SLOT - 1;
+    // Fibonacci hashing spreads consecutive ids; linear probing finds the person or a free slot.
+    let h = Math.imul(person >>> 0, 0x9e3779b1) >>> 0 & mask;
+    for (;;) {
+      const p = a[h * SLOT];
+      if (p === person) {
+        this.lastSlot = h * SLOT;
+        return true;
+      }
+      if (p < 0) break;
+      h = (h + 1) & mask;
+    }
+    if (!make) return false;
+    const k = h * SLOT;
+    a[k] = person;
+    a[k + 1] = Infinity;
+    a[k + 2] = UNRANKED;
+    a[k + 3] = this.newEntry(person) * CALL_SPAN;
+    this.lastSlot = k;
+    if (2 * this.persons.length > mask + 1) {
+      this.grow();
+      this.entryOf(person, false);
+    }
+    return true;
+  }
+
+  private newEntry(person: number): number {
+    this.persons.push(person);
+    this.earliest.push(undefined);
+    return this.persons.length - 1;
+  }
+
+  /** Twice the slots, every person placed again. */
+  private grow(): void {
+    const old = this.slots;
+    const a = (this.slots = SecondExposures.freeSlots((2 * old.length) / SLOT));
+    const mask = a.length / SLOT - 1;
+    for (let k = 0; k < old.length; k += SLOT) {
+      const p = old[k];
+      if (p < 0) continue;
+      let h = Math.imul(p >>> 0, 0x9e3779b1) >>> 0 & mask;
+      while (a[h * SLOT] >= 0) h = (h + 1) & mask;
+      a.set(old.subarray(k, k + SLOT), h * SLOT);
+    }
+  }
+}
+
+/** Numbers per slot of `SecondExposures`' table. */
+const SLOT = 4;
+/** Calls a slot's last number tells apart (`SecondExposures.nextCall`). */
+const CALL_SPAN = 2 ** 27;
+/** The rank of a close contact when ties are all kept. */
+const UNRANKED = Infinity;
+
+/**
+ * Each close contact's rank by person key in identifier order (the smaller id first between equal
+ * keys): `chooseVia`'s order, so that ties can be settled as the second degree is found. Names not
+ * at hand are fetched (once per result, as rendering would).
+ */
+export async function viaRanks(groups: IdentityGroups, dict: TraceDictionary, vias: readonly number[]): Promise<Map<number, number>> {
+  const cache = personCacheOf(groups, dict);
+  let missing: Set<number> | undefined;
+  for (const p of vias) {
+    if (cache.get(p)) continue;
+    for (const id of groups.groupOf(p)) if (dict.knownIdentifierKey?.(id) === undefined) (missing ??= new Set()).add(id);
+  }
+  let fetched: Fetched | undefined;
+  if (missing) {
+    const list = [...missing];
+    const keys = await dict.identifierKeys(list);
+    fetched = { idents: new Map(list.map((id, i) => [id, keys[i]])), places: new Map() };
+  }
+  const keyed = vias.map((via) => ({ via, key: personOfCache(via, groups, dict, cache, fetched, false).key }));
+  keyed.sort((x, y) => compareIdKeys(x.key, y.key) || x.via - y.via);
+  return new Map(keyed.map((x, rank) => [x.via, rank]));
+}
+
+/** The current person's close hits in `pairSecond`: source pieces, contact piece numbers and rules (reused: it runs synchronously). */
+const pairing = { source: [] as Piece[], contact: [] as number[], rule: [] as KindRule[], made: [] as (Piece | undefined)[], madeIn: new Int32Array(256), call: 0 };
+
+/**
+ * The close-level pairs of one close contact (`via`) with the persons they met, offered to `second`:
+ * what `pairHits` with only close verdicts kept, then `second.add` for each person, keep — without
+ * the map and lists of every person met, and without an object per piece or per pair. A person's
+ * pairs are gathered as numbers; pieces, verdicts and hits become objects only when no other close
+ * contact exposed that person earlier. `contacts` must come person by person (as `mergePiecesInto`
+ * gives them); a person seen again in the same call is an error.
+ */
+export function pairSecond(rules: RuleSet, sources: readonly Piece[], contacts: PieceColumns, via: number, second: SecondExposures, viaRank = UNRANKED): void {
+  const byPlace = new Map<number, Piece[]>();
+  for (const s of sources) {
+    const l = byPlace.get(s.place);
+    if (l) l.push(s);
+    else byPlace.set(s.place, [s]);
+  }
+  const call = second.nextCall();
+  const pc = pairing;
+  const { source: hs, contact: hk, rule: hr } = pc;
+  // Pieces made into objects in this call, by number (a piece in several pairs is one object, as from mergePieces).
+  const made = (pc.call = (pc.call + 1) | 0) || (pc.call = 1);
+  if (pc.madeIn.length < contacts.length) pc.madeIn = new Int32Array(Math.max(contacts.length, 2 * pc.madeIn.length));
+  const madeIn = pc.madeIn;
+  const pieceOf = (k: number): Piece => {
+    if (madeIn[k] === made) return pc.made[k]!;
+    const p = pieceAt(contacts, k);
+    madeIn[k] = made;
+    pc.made[k] = p;
+    return p;
+  };
+  let n = 0;
+  let person = NaN;
+  let start = Infinity;
+  const flush = (): void => {
+    if (n === 0) return;
+    if (second.wants(person, call, start, viaRank)) {
+      const hits = new Array<PairHit>(n);
+      for (let k = 0; k < n; k++) {
+        const contact = pieceOf(hk[k]);
+        hits[k] = { source: hs[k], contact, verdict: evaluateWith(hr[k], hs[k], contact)! };
+      }
+      second.offerWanted(person, via, start, viaRank, hits);
+    }
+    n = 0;
+    start = Infinity;
+  };
+  const { person: cp, place: cpl, start: cst, end: cen, flags: cfl, rec: crec } = contacts;
+  const { placeKind: rKind, sub: rSub } = contacts.records;
+  // One side object, filled with the contact piece being weighed.
+  const side: PairSide = { placeKind: 'venue', start: 0, end: 0, sub: null, dateOnly: false };
+  let kind: PlaceKind | undefined;
+  let rule: KindRule | undefined;
+  let herePlace = NaN;
+  let here: Piece[] | undefined;
+  for (let k = 0; k < contacts.length; k++) {
+    const place = cpl[k];
+    if (place !== herePlace) {
+      herePlace = place;
+      here = byPlace.get(place);
+    }
+    if (!here) continue;
+    const cs = cst[k];
+    const ce = cen[k];
+    let filled = false;
+    for (const s of here) {
+      if (cs >= s.end || s.start >= ce) continue;
+      if (s.placeKind !== kind || rule === undefined) {
+        kind = s.placeKind;
+        rule = ruleFor(rules, kind);
+      }
+      if (!filled) {
+        const rec = crec[k];
+        side.placeKind = rKind[rec];
+        side.start = cs;
+        side.end = ce;
+        side.sub = rSub[rec];
+        side.dateOnly = (cfl[k] & FLAG_DATE_ONLY) !== 0;
+        filled = true;
+      }
+      if (pairCategory(rule, s, side) !== 'close') continue;
+      if (cp[k] !== person) {
+        flush();
+        person = cp[k];
+      }
+      hs[n] = s;
+      hk[n] = k;
+      hr[n] = rule;
+      n++;
+      const t = s.start > cs ? s.start : cs;
+      if (t < start) start = t;
+    }
+  }
+  flush();
+  // Let go of this call's pieces.
+  hs.length = hr.length = pc.made.length = 0;
 }
 
 function secondaryDraft(person: number, e: Earliest): ContactDraft {

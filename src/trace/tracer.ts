@@ -5,7 +5,7 @@
  */
 import { canGiveClose, loadRuleSet, type RuleSet } from '../domain/contact-rules.ts';
 import { parseIdKey } from '../domain/formats.ts';
-import { decideContacts, firstCloseExposure, mergePieces, pairHits, personOf, renderResult, SecondExposures, type Piece } from './assemble.ts';
+import { decideContacts, firstCloseExposure, mergePieces, mergePiecesInto, pairHits, pairSecond, personOf, PieceColumns, renderResult, SecondExposures, viaRanks, type Piece } from './assemble.ts';
 import { CandidateColumns, type CandidateSource, type IdentityGroups, type PlaceWindow, type TraceDictionary } from './candidate-source.ts';
 import type { TraceRequest, TraceResult, TraceService } from './types.ts';
 import { resolveWindow, TraceRequestError } from './window.ts';
@@ -47,6 +47,18 @@ async function piecesAt(source: CandidateSource, at: readonly Piece[], from: num
     return mergePieces(readColumns, from, to, groups, skip);
   }
   return mergePieces(await source.presencesAt(windows(at)), from, to, groups, skip);
+}
+
+/** Columns the persons a close contact met are merged into (used at once by `pairSecond`, before the next read). */
+const metColumns = new PieceColumns();
+
+/** `piecesAt` into `metColumns`, without making objects. */
+async function piecesAtInto(source: CandidateSource, at: readonly Piece[], from: number, to: number, groups: IdentityGroups, skip?: (person: number) => boolean): Promise<PieceColumns> {
+  if (source.presencesAtInto) {
+    source.presencesAtInto(windows(at), readColumns.clear());
+    return mergePiecesInto(readColumns, from, to, groups, skip, metColumns);
+  }
+  return mergePiecesInto(await source.presencesAt(windows(at)), from, to, groups, skip, metColumns);
 }
 
 /** Runs traces over one candidate source. */
@@ -98,6 +110,8 @@ export class Tracer implements TraceService {
       // The case and its close contacts stay first-degree whatever else they met: no need to merge their records.
       const alreadyContact = (p: number): boolean => p === casePerson || closeSet.has(p);
       // A store that pays per query reads every close contact's side in one round trip.
+      // Close contacts ranked by person key, so that one tied at the same first moment as another is settled at once.
+      const ranks = await viaRanks(groups, dict, close.map(([p]) => p));
       const batched = source.firstDegreeMany
         ? await source.firstDegreeMany(close.map(([contact, hits]) => ({ idents: groups.groupOf(contact), from: firstCloseExposure(hits), to: w.now })))
         : undefined;
@@ -106,19 +120,19 @@ export class Tracer implements TraceService {
         const to = w.now;
         if (!(from < to)) continue;
         let theirs: Piece[];
-        let met: Piece[];
+        let met: PieceColumns;
         if (batched) {
           theirs = mergePieces(batched[i].trajectory, from, to, groups);
           if (!theirs.length) continue;
-          met = mergePieces(batched[i].candidates, from, to, groups, alreadyContact);
+          met = mergePiecesInto(batched[i].candidates, from, to, groups, alreadyContact, metColumns);
         } else {
           theirs = await piecesOf(source, groups.groupOf(contact), from, to, groups);
           if (!theirs.length) continue;
           // Only close-level exposure makes a secondary contact: places that cannot give one need no read.
           const closeCapable = theirs.filter((p) => canGiveClose(rules, p.placeKind));
-          met = await piecesAt(source, closeCapable, from, to, groups, alreadyContact);
+          met = await piecesAtInto(source, closeCapable, from, to, groups, alreadyContact);
         }
-        for (const [person, h2] of pairHits(rules, theirs, met, (v) => v.category === 'close')) second.add(person, contact, h2);
+        pairSecond(rules, theirs, met, contact, second, ranks.get(contact));
       }
     }
     return renderResult({
