@@ -330,14 +330,20 @@ export function mergePiecesInto(records: readonly Candidate[] | CandidateColumns
   return out;
 }
 
+/** Pieces grouped by place. */
+function piecesByPlace(pieces: readonly Piece[]): Map<number, Piece[]> {
+  const byPlace = new Map<number, Piece[]>();
+  for (const p of pieces) {
+    const l = byPlace.get(p.place);
+    if (l) l.push(p);
+    else byPlace.set(p.place, [p]);
+  }
+  return byPlace;
+}
+
 /** Applies the rules to every pair (source piece, contact piece) at the same place; hits per contact person. */
 export function pairHits(rules: RuleSet, sources: readonly Piece[], contacts: readonly Piece[], keep?: (v: PairVerdict) => boolean): Map<number, PairHit[]> {
-  const byPlace = new Map<number, Piece[]>();
-  for (const s of sources) {
-    const l = byPlace.get(s.place);
-    if (l) l.push(s);
-    else byPlace.set(s.place, [s]);
-  }
+  const byPlace = piecesByPlace(sources);
   const hits = new Map<number, PairHit[]>();
   let listPerson = NaN;
   let list: PairHit[] | undefined;
@@ -490,13 +496,13 @@ export class SecondExposures {
       if (t < start) start = t;
     }
     this.entryOf(person, true);
-    this.keep(person, via, start, UNRANKED, hits);
+    this.keepWanted(person, via, start, UNRANKED, hits);
   }
 
   /**
    * Whether hits of `person` with a close contact of rank `rank` (UNRANKED: ties all kept) whose
-   * earliest start is `start` would be kept, marking the person offered in `call`; then `keep`
-   * keeps them. Throws when the person was already offered in this call.
+   * earliest start is `start` would be kept, marking the person offered in `call`; then
+   * `keepWanted` keeps them. Throws when the person was already offered in this call.
    */
   wants(person: number, call: number, start: number, rank: number): boolean {
     this.entryOf(person, true);
@@ -510,8 +516,8 @@ export class SecondExposures {
     return start < known || (start === known && (rank === UNRANKED || rank < a[k + 2]));
   }
 
-  /** Keeps hits of the person `wants` (or `entryOf`) found last. */
-  private keep(person: number, via: number, start: number, rank: number, hits: PairHit[]): void {
+  /** Keeps hits of the person `wants` (or `entryOf`) found last, when they come first (`pairSecond` calls it right after `wants` said yes). */
+  keepWanted(person: number, via: number, start: number, rank: number, hits: PairHit[]): void {
     const a = this.lastFar ? this.farSlots : this.slots;
     const k = this.lastSlot;
     const entry = Math.floor(a[k + 3] / CALL_SPAN);
@@ -524,11 +530,6 @@ export class SecondExposures {
     else return;
     a[k + 1] = start;
     a[k + 2] = rank;
-  }
-
-  /** `keep` for `pairSecond`, right after `wants` said yes. */
-  offerWanted(person: number, via: number, start: number, rank: number, hits: PairHit[]): void {
-    this.keep(person, via, start, rank, hits);
   }
 
   /** Starts the calls over when they reach 2^27 (each person's mark of the last call is cleared). */
@@ -666,12 +667,7 @@ const pairing = { source: [] as Piece[], contact: [] as number[], rule: [] as Ki
  * gives them); a person seen again in the same call is an error.
  */
 export function pairSecond(rules: RuleSet, sources: readonly Piece[], contacts: PieceColumns, via: number, second: SecondExposures, viaRank = UNRANKED): void {
-  const byPlace = new Map<number, Piece[]>();
-  for (const s of sources) {
-    const l = byPlace.get(s.place);
-    if (l) l.push(s);
-    else byPlace.set(s.place, [s]);
-  }
+  const byPlace = piecesByPlace(sources);
   const call = second.nextCall();
   const pc = pairing;
   const { source: hs, contact: hk, rule: hr } = pc;
@@ -697,7 +693,7 @@ export function pairSecond(rules: RuleSet, sources: readonly Piece[], contacts: 
         const contact = pieceOf(hk[k]);
         hits[k] = { source: hs[k], contact, verdict: evaluateWith(hr[k], hs[k], contact)! };
       }
-      second.offerWanted(person, via, start, viaRank, hits);
+      second.keepWanted(person, via, start, viaRank, hits);
     }
     n = 0;
     start = Infinity;
