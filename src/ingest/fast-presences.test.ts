@@ -279,6 +279,47 @@ describe.each([
     expect(out.summaries[0].duplicates).toBeGreaterThan(0);
   });
 
+  it('with line ends of every kind in one file (LF, CRLF, a CR alone): the same records and line numbers as with LF', async () => {
+    const lines = handWritten();
+    const lf = await expectSame([write('ends-lf.csv', lines.join('\n') + '\n')]);
+    const ends = ['\r\n', '\n', '\r'];
+    const mixed = await expectSame([write('ends-mixed.csv', lines.map((l, i) => l + ends[i % 3]).join(''))]);
+    const crOnly = await expectSame([write('ends-cr.csv', lines.join('\r'))]);
+    for (const o of [mixed, crOnly]) {
+      expect(o.summaries).toEqual(lf.summaries);
+      expect(o.rejects).toEqual(lf.rejects);
+      expect(o.presences).toEqual(lf.presences);
+    }
+  });
+
+  it('with a CR alone or a CRLF where the first read of the file ends (4 MiB)', async () => {
+    const readEnd = 1 << 22;
+    const line = (i: number, pad: number): string => `phone,r${i},venue,V${i % 7}${'x'.repeat(pad)},2020-01-2${i % 5}T1${i % 10}:00:00+08:00,,,,,feed`;
+    // Lines of about 10 KB up to the read's end; the line end at its last byte, its first byte or across it.
+    for (const [end, lastByteAt] of [['\r', readEnd - 1], ['\r', readEnd], ['\r\n', readEnd - 1], ['\r\n', readEnd - 2]] as const) {
+      const lines = [HEADER];
+      let bytes = HEADER.length + 1;
+      for (let i = 0; bytes + 22_000 < lastByteAt; i++) {
+        lines.push(line(i, 10_000));
+        bytes += lines[lines.length - 1].length + 1;
+      }
+      // The line whose end's first byte is at lastByteAt (all line ends before it are LF).
+      const head = line(lines.length, 0);
+      lines.push(line(lines.length, lastByteAt - bytes - head.length));
+      lines.push('phone,,venue,V1,2020-01-25T14:05:00+08:00,,,,,'); // a reject right after it: its line number must hold
+      for (let i = 0; i < 50; i++) lines.push(line(100_000 + i, i));
+      const before = lines.slice(0, -51).join('\n');
+      expect(Buffer.byteLength(before)).toBe(lastByteAt);
+      const body = before + end + lines.slice(-51).join('\r\n');
+      const out = await expectSame([write('ends-read.csv', body)]);
+      const ref = await expectSame([write('ends-read-lf.csv', lines.join('\n'))]);
+      expect(out.summaries).toEqual(ref.summaries);
+      expect(out.rejects).toEqual(ref.rejects);
+      expect(out.presences).toEqual(ref.presences);
+      expect(out.rejects[0]).toContain(`${lines.length - 50},id_value,`);
+    }
+  });
+
   it('in small batches, with repeats across batches and a second file over the first', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 400; i++) lines.push(`phone,p${i % 50},venue,V${i % 7},2020-01-2${i % 5}T1${i % 10}:00:00+08:00,,s${i % 3},,,feed${i % 2}`);

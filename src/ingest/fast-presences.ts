@@ -830,6 +830,7 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
   let at = 0; // start of the unprocessed part of buf
   let line = 0;
   let skipping = false; // inside a line too long to keep
+  let nextCr = -1; // the next CR at or after `at` (`have` for none)
   let eof = false;
 
   /**
@@ -841,39 +842,47 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
     for (;;) {
       let nl = buf.indexOf(10, at);
       if (nl >= have) nl = -1;
-      if (nl < 0) {
-        if (eof && at < have && !skipping) nl = have;
-        else {
-          if (skipping) at = have;
-          else if (have - at >= MAX_LINE_BYTES) {
-            // A line longer than the limit: rejected, and its bytes dropped as they come.
-            line++;
-            if (line > 1) {
-              rowsRead++;
-              reject(line, '(line)', REASON_LONG);
-            }
-            skipping = true;
-            at = have;
+      // A line ends at an LF, a CRLF or a CR alone (line-ends.ts). `end`: where its text ends; `after`: where the next line starts.
+      if (nextCr < at) nextCr = nextByte(buf, 13, at, have);
+      let end: number;
+      let after: number;
+      if (nextCr < have && (nl < 0 ? nextCr < have - 1 || eof : nextCr < nl - 1)) {
+        // A CR alone (one followed by an LF is the CRLF below; one at the end of what is read waits for the next byte).
+        end = nextCr;
+        after = nextCr + 1;
+      } else if (nl >= 0) {
+        end = nl > at && buf[nl - 1] === 13 ? nl - 1 : nl;
+        after = nl + 1;
+      } else if (eof && at < have && !skipping) {
+        end = after = have;
+      } else {
+        if (skipping) at = have;
+        else if ((buf[have - 1] === 13 ? have - 1 : have) - at >= MAX_LINE_BYTES) {
+          // A line longer than the limit: rejected, and its bytes dropped as they come.
+          line++;
+          if (line > 1) {
+            rowsRead++;
+            reject(line, '(line)', REASON_LONG);
           }
-          return SCAN_READ;
+          skipping = true;
+          at = have;
         }
+        return SCAN_READ;
       }
       if (skipping) {
         skipping = false;
-        at = nl + 1;
+        at = after;
         continue;
       }
       line++;
-      let e = nl;
-      if (e > at && buf[e - 1] === 13) e--;
       if (line > 1) {
-        // The SQL engine's reader counts a line's bytes with its carriage return, if any, and refuses MAX_LINE_BYTES.
-        if (nl - at >= MAX_LINE_BYTES) {
+        // The limit is on the line's text, without its line end (the SQL engine's reader is told the same).
+        if (end - at >= MAX_LINE_BYTES) {
           rowsRead++;
           reject(line, '(line)', REASON_LONG);
-        } else onLine(buf, at, e, line, have, eof);
+        } else onLine(buf, at, end, line, have, eof);
       }
-      at = nl + 1;
+      at = after;
       if (batch.length + odd.length >= commitRows) return SCAN_COMMIT;
       // A file of mostly bad records: their rejects leave memory before the batch is full.
       if (rejects.length + odd.length >= SETTLE_ROWS) return SCAN_SETTLE;
@@ -907,7 +916,7 @@ CREATE OR REPLACE TEMP TABLE ${oddTable} (line UBIGINT, nf INTEGER, ${cols}, max
       eof = bytesRead === 0;
       o.onRead?.(fileOffset, size);
       // The buffer's bytes moved and more came: what was found in it is found again.
-      nextQuote = nextNul = nextCtl1 = utf8To = -1;
+      nextQuote = nextNul = nextCtl1 = nextCr = utf8To = -1;
       for (let next = scan(); next !== SCAN_READ; next = scan()) {
         phases.parse += (performance.now() - p0) / 1000;
         if (next === SCAN_COMMIT) await commit();

@@ -46,7 +46,10 @@ export function sniffFormat(file: string): SniffResult {
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return { format: 'parquet', header: [] };
   let start = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3;
-  let nl = head.indexOf(0x0a, start);
+  // The header ends at the first line end: an LF, a CRLF or a CR alone (see line-ends.ts).
+  const lf = head.indexOf(0x0a, start);
+  const cr = head.indexOf(0x0d, start);
+  let nl = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
   if (nl < 0) {
     if (got === SNIFF_BYTES) throw new IngestFormatError(file, `not a known format: no line end in the first ${SNIFF_BYTES} bytes`);
     nl = got;
@@ -55,7 +58,7 @@ export function sniffFormat(file: string): SniffResult {
   if (firstBytes.includes(0)) throw new IngestFormatError(file, 'not a known format: binary content (expected CSV, JSON Lines or Parquet)');
   let first: string;
   try {
-    first = new TextDecoder('utf-8', { fatal: true }).decode(firstBytes).replace(/\r$/, '');
+    first = new TextDecoder('utf-8', { fatal: true }).decode(firstBytes);
   } catch {
     throw new IngestFormatError(file, 'not a known format: the first line is not UTF-8 text');
   }

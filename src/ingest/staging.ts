@@ -4,9 +4,11 @@
  * a lenient cast; structural problems (invalid UTF-8, overlong lines, wrong column counts, unbalanced
  * quotes, invalid JSON) become reject rows with their line number instead.
  */
+import fs from 'node:fs';
 import { FILE_KINDS, type FileKind } from '../domain/formats.ts';
 import type { SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
 import { parseCsvLine } from './csv-line.ts';
+import { copyWithLf, lineEndsOf, tempCopyPath } from './line-ends.ts';
 import type { FileFormat } from './sniff.ts';
 
 /** Longest accepted line, in bytes: longer lines are rejected, not read. */
@@ -63,14 +65,25 @@ CREATE OR REPLACE TEMP TABLE ${t.rej} (line UBIGINT, field VARCHAR, reason VARCH
 async function readLines(sql: SqlRunner, file: string, prefix: string, t: StagingTables): Promise<Lines> {
   const lines = `${prefix}_lines`;
   const errs = `${prefix}_errs`;
+  // DuckDB's reader takes one kind of line end per file: a file with mixed ones (or a CR alone) is
+  // read from a copy with LF line ends, numbered the same. Its line length limit counts a CR before
+  // the LF; the limit is on the line without its line end, so a CRLF file gets one byte more.
+  const ends = await lineEndsOf(file);
+  const copy = ends === 'mixed' ? tempCopyPath(file) : undefined;
+  if (copy) await copyWithLf(file, copy);
+  const maxLine = ends === 'crlf' ? MAX_LINE_BYTES + 1 : MAX_LINE_BYTES;
   // Delimiter U+0001 so each physical line is one field; quotes are left for the field splitter.
   // Line numbers come from rowid, which follows the file only while insertion order is preserved.
   // Everything after this read carries its line number in a column, so order is given up again at
   // once (for this connection only): it lets the validation and the batch inserts run unordered, in parallel.
-  await sql.run(`SET SESSION preserve_insertion_order = true; CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(file)},
+  try {
+    await sql.run(`SET SESSION preserve_insertion_order = true; CREATE OR REPLACE TEMP TABLE ${lines} AS SELECT l FROM read_csv(${lit(copy ?? file)},
   columns = {'l': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '', header = false, auto_detect = false,
-  store_rejects = true, rejects_table = '${errs}', rejects_scan = '${errs}_scan', max_line_size = ${MAX_LINE_BYTES});
+  store_rejects = true, rejects_table = '${errs}', rejects_scan = '${errs}_scan', max_line_size = ${maxLine}, new_line = '${ends === 'crlf' ? '\\r\\n' : '\\n'}');
 SET SESSION preserve_insertion_order = false;`);
+  } finally {
+    if (copy) await fs.promises.rm(copy, { force: true });
+  }
   const errors = Number((await sql.rows(`SELECT count(DISTINCT line) AS n FROM ${errs}`))[0].n);
   const drop = [`DROP TABLE IF EXISTS ${lines}`, `DROP TABLE IF EXISTS ${errs}`, `DROP TABLE IF EXISTS ${errs}_scan`];
   if (errors === 0) return { numbered: `(SELECT (rowid + 1)::UBIGINT AS line, l FROM ${lines})`, drop };

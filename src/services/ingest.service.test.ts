@@ -124,6 +124,32 @@ describe('IngestService', () => {
     expect(await store.presencesOf(['phone:13800000003'], 0, 2 ** 32 - 1)).toHaveLength(1);
   });
 
+  it('reads people, links and JSON Lines whose line ends mix LF, CRLF and a CR alone, with true line numbers', async () => {
+    const people = (p: string): string[] => ['id_kind,id_value,name,address,lat,lon,jurisdiction', `id_card,${p}1,张三,"海曙区, 1 号",,,`, `id_card,${p}2,李四,,91,0,`, `id_card,${p}3,王五,,,,`, 'phone,,x,,,,', `id_card,${p}5,赵六,,,,`];
+    const mixed = (lines: string[], ends: string[]): string => lines.map((l, i) => l + ends[i % ends.length]).join('');
+    const a = await sut.ingestFile(write('people-mixed.csv', mixed(people(''), ['\r\n', '\n', '\r'])));
+    const b = await sut.ingestFile(write('people-cr.csv', people('c').join('\r')));
+    for (const summary of [a, b]) {
+      expect(summary).toMatchObject({ kind: 'people', rowsRead: 5, accepted: 3, rejected: 2 });
+      expect(readRejects(summary.rejectsPath).get(3)).toMatchObject({ field: 'lat' });
+      expect(readRejects(summary.rejectsPath).get(5)).toMatchObject({ field: 'id_value', reason: 'empty identifier' });
+    }
+    expect((await store.people(['id_card:1', 'id_card:3', 'id_card:5', 'id_card:c3'])).map((p) => p.name).sort()).toEqual(['张三', '王五', '王五', '赵六']);
+    const links = await sut.ingestFile(write('links-mixed.csv', mixed(['a_kind,a_value,b_kind,b_value,source', 'phone,1,id_card,1,x', 'phone,1,phone,1,x', 'phone,2,id_card,3,x'], ['\r', '\r\n'])));
+    expect(links).toMatchObject({ kind: 'identity_links', accepted: 2, rejected: 1 });
+    expect(readRejects(links.rejectsPath).get(3)).toMatchObject({ field: 'b_value', reason: 'links an identifier to itself' });
+    const jsonl = [
+      '{"id_kind":"phone","id_value":"j1","place_kind":"venue","place_id":"V1","start":"2020-01-25T14:05:00+08:00"}',
+      '{"id_kind":"phone","id_value":"j2","place_kind":"venue","place_id":"V1","start":"2020-13-25T14:05:00+08:00"}',
+      '{"id_kind":"phone","id_value":"j3","place_kind":"venue","place_id":"V1","start":"2020-01-25T14:05:00+08:00"}',
+    ];
+    const j = await sut.ingestFile(write('mixed.jsonl', mixed(jsonl, ['\r', '\n', '\r\n'])));
+    expect(j).toMatchObject({ kind: 'presences', rowsRead: 3, accepted: 2, rejected: 1 });
+    expect(readRejects(j.rejectsPath).get(2)).toMatchObject({ field: 'start' });
+    // The copy the SQL engine read the file from is gone.
+    expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`cordon-lf-${process.pid}-`))).toEqual([]);
+  });
+
   it('rejects a line longer than the limit without reading it, and goes on', async () => {
     const file = write('huge-line.csv', [
       HEADER,
