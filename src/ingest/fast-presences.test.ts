@@ -177,6 +177,8 @@ function handWritten(): string[] {
     '""', // one empty quoted field
     '"   "', // one quoted field of spaces
     'phone,29,venue,V1,2020-01-25T14:05:00+08:00,,sub\u0001x,,,', // U+0001
+    'phone,29b,venue,V1,2020-01-25T14:05:00+08:00,,,,,feed\u0001', // U+0001 at the end of the line
+    '\u0001', // U+0001 alone
     ok('23k', '210:-01-25T14:05:00Z'), // a non-digit in the year: not read as some other year
     ok('23l', '30:0-01-25'),
     ok('23m', '2020-0:-25T14:05:00Z'),
@@ -464,6 +466,50 @@ describe('fast CSV engine and the store', () => {
       expect(ids[0]).toMatchObject({ n: 9n, m: 8 });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('fast CSV engine against the SQL engine on random malformed files', () => {
+  it('gives the same counts, rejects and stored rows, file after file', async () => {
+    let rng = 2024;
+    const rand = (k: number): number => {
+      rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0;
+      return rng % k;
+    };
+    const pick = <T>(a: readonly T[]): T => a[rand(a.length)];
+    const kinds = ['phone', 'id_card', 'plate', 'fax', '', ' phone', 'PHONE'];
+    const placeKinds = ['venue', 'workplace', 'train', 'hotel', 'cell', 'spaceship', ''];
+    const times = ['2020-01-25T14:05:00+08:00', '2020-01-25', '2020-01-25T14:05:00Z', '2020-01-25T14:05', '2020-02-30', '2020-01-25T25:00:00Z', '', '2020-01-25T14:05:00+08', '2020-01-25 14:05:00'];
+    const ends = ['', '2020-01-25T15:05:00+08:00', '2020-01-25T13:00:00+08:00', '2020-01-26', 'x'];
+    const subs = ['', '07-12-F', '1201', '"a,b"', '座位', '"x""y"'];
+    const coords = ['', '29.1', '91', '-180', '1e3', 'abc'];
+    // Bytes dropped into a line: line ends of every kind, quotes, commas, control characters, a BOM.
+    const noise = ['\r', '\n', '\r\n', '"', ',', '\u0000', '\u0001', '\ufeff', '\t'];
+    const fields = (): string[] => [pick(kinds), String(rand(30)), pick(placeKinds), `V${rand(5)}`, pick(times), pick(ends), pick(subs), pick(coords), pick(coords), pick(['', 'qr', 'feed'])];
+    for (let t = 0; t < 30; t++) {
+      const parts: Buffer[] = [Buffer.from(HEADER + pick(['\n', '\r\n', '\r']))];
+      const style = rand(3);
+      for (let i = 1 + rand(30); i > 0; i--) {
+        let l = fields().join(',');
+        if (rand(8) === 0) {
+          const k = rand(l.length + 1);
+          l = l.slice(0, k) + pick(noise) + l.slice(k);
+        }
+        if (rand(15) === 0) l = l.split(',').slice(0, rand(12)).join(',');
+        if (rand(20) === 0) l = fields().map((f) => `"${f.replace(/"/g, '""')}"`).join(',');
+        let bytes = Buffer.from(l + (i === 1 && rand(2) ? '' : style === 0 ? '\n' : style === 1 ? '\r\n' : pick(['\n', '\r\n', '\r'])));
+        if (rand(25) === 0) {
+          const k = rand(bytes.length);
+          bytes = Buffer.concat([bytes.subarray(0, k), Buffer.from([pick([0xff, 0xc3, 0xe5, 0x80])]), bytes.subarray(k)]);
+        }
+        parts.push(bytes);
+      }
+      const file = write(`random-${t}.csv`, Buffer.concat(parts));
+      const [sql, fast] = [await run('sql', [file]), await run('auto', [file])];
+      expect(fast.summaries, file).toEqual(sql.summaries);
+      expect(fast.rejects, file).toEqual(sql.rejects);
+      expect(fast.presences, file).toEqual(sql.presences);
     }
   });
 });

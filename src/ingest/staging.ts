@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { FILE_KINDS, type FileKind } from '../domain/formats.ts';
 import type { SqlRunner, SqlValue } from '../stores/presence/presence-store.ts';
 import { parseCsvLine } from './csv-line.ts';
-import { copyWithLf, lineEndsOf, tempCopyPath } from './line-ends.ts';
+import { copyForReader, needsCopy, tempCopyPath, textShapeOf } from './line-ends.ts';
 import type { FileFormat } from './sniff.ts';
 
 /** Longest accepted line, in bytes: longer lines are rejected, not read. */
@@ -65,12 +65,14 @@ CREATE OR REPLACE TEMP TABLE ${t.rej} (line UBIGINT, field VARCHAR, reason VARCH
 async function readLines(sql: SqlRunner, file: string, prefix: string, t: StagingTables): Promise<Lines> {
   const lines = `${prefix}_lines`;
   const errs = `${prefix}_errs`;
-  // DuckDB's reader takes one kind of line end per file: a file with mixed ones (or a CR alone) is
-  // read from a copy with LF line ends, numbered the same. Its line length limit counts a CR before
-  // the LF; the limit is on the line without its line end, so a CRLF file gets one byte more.
-  const ends = await lineEndsOf(file);
-  const copy = ends === 'mixed' ? tempCopyPath(file) : undefined;
-  if (copy) await copyWithLf(file, copy);
+  // DuckDB's reader takes one kind of line end per file, and misses a U+0001 at the end of a line: a
+  // file with mixed line ends (or a CR alone) or with U+0001 is read from a copy made for it, numbered
+  // the same (line-ends.ts). Its line length limit counts a CR before the LF; the limit is on the line
+  // without its line end, so a CRLF file gets one byte more.
+  const shape = await textShapeOf(file);
+  const copy = needsCopy(shape) ? tempCopyPath(file) : undefined;
+  if (copy) await copyForReader(file, copy, MAX_LINE_BYTES);
+  const ends = copy ? 'lf' : shape.ends;
   const maxLine = ends === 'crlf' ? MAX_LINE_BYTES + 1 : MAX_LINE_BYTES;
   // Delimiter U+0001 so each physical line is one field; quotes are left for the field splitter.
   // Line numbers come from rowid, which follows the file only while insertion order is preserved.
