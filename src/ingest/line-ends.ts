@@ -4,7 +4,8 @@
  * on different systems and joined end to end are common, and a stray CR must not make a whole file
  * unreadable. DuckDB's CSV reader takes one kind of line end per file and refuses a file with a CR
  * anywhere else, so the SQL engine reads such a file from a copy with every line end made an LF
- * (`copyForReader`): each line end stays one line end, so line numbers do not change.
+ * (`copyForReader`): each line end stays one line end, so line numbers do not change. The same copy
+ * serves a file that holds U+0001, which that reader misses at the end of a line (`TextShape.ctl1`).
  */
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
