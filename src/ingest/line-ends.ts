@@ -44,51 +44,41 @@ export function needsCopy(shape: TextShape): boolean {
 
 /** Reads the file once: `lf` when it has no CR, `crlf` when every LF follows a CR and every CR precedes an LF, else `mixed`; and whether it holds the byte 0x01. */
 export async function textShapeOf(file: string): Promise<TextShape> {
-  const fd = await fs.promises.open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let offset = 0;
-    let ctl1 = false;
-    let mixed = false;
-    let sawCr = false;
-    let sawLf = false;
-    // Whether every LF so far followed a CR, and the byte before this chunk was a CR.
-    let allCrlf = true;
-    let prevCr = false;
-    for (;;) {
-      const { bytesRead: n } = await fd.read(buf, 0, CHUNK, offset);
-      if (n === 0) break;
-      offset += n;
-      const b = buf.subarray(0, n);
-      if (!ctl1 && b.indexOf(CTL1) >= 0) ctl1 = true;
-      if (mixed) {
-        if (ctl1) break;
-        continue;
-      }
-      mixed = mixedIn(b, prevCr, allCrlf);
-      if (!mixed) {
-        // An LF must follow a CR. Once one does not, only the absence of CRs is left to check.
-        if (b.indexOf(CR) >= 0) sawCr = true;
-        if (allCrlf) {
-          for (let i = b.indexOf(LF); i >= 0; i = b.indexOf(LF, i + 1)) {
-            sawLf = true;
-            if (!(i > 0 ? b[i - 1] === CR : prevCr)) {
-              if (sawCr) mixed = true;
-              allCrlf = false;
-              break;
-            }
+  let ctl1 = false;
+  let mixed = false;
+  let sawCr = false;
+  let sawLf = false;
+  // Whether every LF so far followed a CR, and the byte before this chunk was a CR.
+  let allCrlf = true;
+  let prevCr = false;
+  for await (const b of chunksOf(file)) {
+    const n = b.length;
+    if (!ctl1 && b.indexOf(CTL1) >= 0) ctl1 = true;
+    if (mixed) {
+      if (ctl1) break;
+      continue;
+    }
+    mixed = mixedIn(b, prevCr, allCrlf);
+    if (!mixed) {
+      // An LF must follow a CR. Once one does not, only the absence of CRs is left to check.
+      if (b.indexOf(CR) >= 0) sawCr = true;
+      if (allCrlf) {
+        for (let i = b.indexOf(LF); i >= 0; i = b.indexOf(LF, i + 1)) {
+          sawLf = true;
+          if (!(i > 0 ? b[i - 1] === CR : prevCr)) {
+            if (sawCr) mixed = true;
+            allCrlf = false;
+            break;
           }
         }
       }
-      prevCr = b[n - 1] === CR;
     }
-    // A CR as the last byte ends the last line alone.
-    if (mixed || prevCr) return { ends: 'mixed', ctl1 };
-    if (!sawCr) return { ends: 'lf', ctl1 };
-    return { ends: sawLf && allCrlf ? 'crlf' : 'mixed', ctl1 };
-  } finally {
-    await fd.close();
+    prevCr = b[n - 1] === CR;
   }
+  // A CR as the last byte ends the last line alone.
+  if (mixed || prevCr) return { ends: 'mixed', ctl1 };
+  if (!sawCr) return { ends: 'lf', ctl1 };
+  return { ends: sawLf && allCrlf ? 'crlf' : 'mixed', ctl1 };
 }
 
 /** Whether a chunk shows the file's line ends mixed: a CR not followed by an LF, or a CR after an LF alone. */
@@ -113,10 +103,8 @@ function mixedIn(b: Buffer, prevCr: boolean, allCrlf: boolean): boolean {
  * with each U+0001 made a space, so only the first reason is given.
  */
 export async function copyForReader(file: string, out: string, maxLine: number): Promise<void> {
-  const src = await fs.promises.open(file, 'r');
   const dst = await fs.promises.open(out, 'w');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
     const res = Buffer.allocUnsafe(CHUNK + 1);
     let w = 0;
     const flush = async (): Promise<void> => {
@@ -130,7 +118,6 @@ export async function copyForReader(file: string, out: string, maxLine: number):
       const text = keep ? Buffer.from(line).map((x) => (x === CTL1 ? SPACE : x)) : MARKER;
       await dst.write(end ? Buffer.concat([text, LF_BYTE]) : text);
     };
-    let offset = 0;
     let prevCr = false;
     // The start of a line that runs on past the chunk (copied: the chunk's buffer is read into again).
     let pending: Buffer[] = [];
@@ -138,11 +125,8 @@ export async function copyForReader(file: string, out: string, maxLine: number):
     let pendingCtl = false;
     // The line's start is written already: a line longer than any the readers accept is not held.
     let through = false;
-    for (;;) {
-      const { bytesRead: n } = await src.read(buf, 0, CHUNK, offset);
-      if (n === 0) break;
-      offset += n;
-      const b = buf.subarray(0, n);
+    for await (const b of chunksOf(file)) {
+      const n = b.length;
       let s = 0;
       // The LF of a CRLF whose CR ended the last chunk: that CR was written as the line end already.
       if (prevCr && b[0] === LF) s = 1;
@@ -208,7 +192,23 @@ export async function copyForReader(file: string, out: string, maxLine: number):
       else await dst.write(line);
     }
   } finally {
-    await Promise.all([src.close(), dst.close()]);
+    await dst.close();
+  }
+}
+
+/** The file's bytes, a chunk at a time, each in the same buffer (valid until the next is read). */
+async function* chunksOf(file: string): AsyncGenerator<Buffer> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let offset = 0; ; ) {
+      const { bytesRead: n } = await fd.read(buf, 0, CHUNK, offset);
+      if (n === 0) return;
+      offset += n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    await fd.close();
   }
 }
 
