@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IndexCandidateSource } from './index/index-source.ts';
 import { TraceFixture } from './trace-fixture.ts';
-import { Tracer } from './tracer.ts';
+import { memberOf, Tracer } from './tracer.ts';
 import type { TraceDictionary } from './candidate-source.ts';
 import type { TraceResult } from './types.ts';
 
@@ -216,5 +216,23 @@ describe('Tracer over the index', () => {
     const r = await f.tracer(index).trace(req);
     expect(r).toEqual({ ...(await f.reference(req)), summary: r.summary });
     expect(r.contacts).toHaveLength(10);
+  });
+});
+
+describe('memberOf', () => {
+  it('answers as a Set of the same persons does, for ids in and beyond its bitset and for any other number', () => {
+    let rng = 99;
+    const rand = (k: number): number => {
+      rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0;
+      return rng % k;
+    };
+    for (const extra of [[], [-1, 2 ** 31, 2 ** 32 + 5, 1.5, 2 ** 53]]) {
+      const members = [...Array.from({ length: 300 }, () => rand(100_000)), 0, 31, 32, ...extra];
+      const want = new Set(members);
+      const has = memberOf(members);
+      const asked = [...members, ...Array.from({ length: 3000 }, () => rand(120_000)), -1, -2, 0.5, 2 ** 31, 2 ** 31 - 1, 2 ** 32 + 5, 2 ** 53, Number.NaN, 1e300];
+      for (const p of asked) expect(has(p), String(p)).toBe(want.has(p));
+    }
+    expect(memberOf([])(0)).toBe(false);
   });
 });

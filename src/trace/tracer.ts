@@ -61,6 +61,24 @@ async function piecesAtInto(source: CandidateSource, at: readonly Piece[], from:
   return mergePiecesInto(await source.presencesAt(windows(at)), from, to, groups, skip, metColumns);
 }
 
+/**
+ * Membership in a set of persons, asked once per person of every merge of a second-degree search
+ * (millions of times for an outbreak's case): persons are dictionary ids, so whole numbers up to the
+ * largest member are looked up in a bitset, which stays in cache; any other number in a `Set`.
+ */
+export function memberOf(persons: readonly number[]): (p: number) => boolean {
+  let max = -1;
+  const odd = new Set<number>();
+  for (const p of persons) {
+    if (Number.isInteger(p) && p >= 0 && p < 2 ** 31) max = Math.max(max, p);
+    else odd.add(p);
+  }
+  const bits = new Uint32Array((max >>> 5) + 1);
+  for (const p of persons) if (Number.isInteger(p) && p >= 0 && p < 2 ** 31) bits[p >>> 5] |= 1 << (p & 31);
+  if (odd.size === 0) return (p) => (p | 0) === p && p >= 0 && p <= max && (bits[p >>> 5] & (1 << (p & 31))) !== 0;
+  return (p) => ((p | 0) === p && p >= 0 && p <= max ? (bits[p >>> 5] & (1 << (p & 31))) !== 0 : odd.has(p));
+}
+
 /** Runs traces over one candidate source. */
 export class Tracer implements TraceService {
   constructor(private readonly deps: TracerDeps) {}
@@ -106,9 +124,8 @@ export class Tracer implements TraceService {
     const second = new SecondExposures();
     if (degree === 2) {
       const close = [...first.entries()].filter(([, hits]) => hits.some((h) => h.verdict.category === 'close')).sort((a, b) => a[0] - b[0]);
-      const closeSet = new Set(close.map(([p]) => p));
       // The case and its close contacts stay first-degree whatever else they met: no need to merge their records.
-      const alreadyContact = (p: number): boolean => p === casePerson || closeSet.has(p);
+      const alreadyContact = memberOf([casePerson, ...close.map(([p]) => p)]);
       // A store that pays per query reads every close contact's side in one round trip.
       // Close contacts ranked by person key, so that one tied at the same first moment as another is settled at once.
       const ranks = await viaRanks(groups, dict, close.map(([p]) => p));
