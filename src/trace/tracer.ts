@@ -67,16 +67,16 @@ async function piecesAtInto(source: CandidateSource, at: readonly Piece[], from:
  * largest member are looked up in a bitset, which stays in cache; any other number in a `Set`.
  */
 export function memberOf(persons: readonly number[]): (p: number) => boolean {
-  let max = -1;
+  // A whole number in [0, 2^31): what the bitset holds.
+  const small = (p: number): boolean => (p | 0) === p && p >= 0;
+  const max = persons.reduce((m, p) => (small(p) && p > m ? p : m), -1);
+  const bits = new Uint32Array((max >>> 5) + 1);
   const odd = new Set<number>();
   for (const p of persons) {
-    if (Number.isInteger(p) && p >= 0 && p < 2 ** 31) max = Math.max(max, p);
+    if (small(p)) bits[p >>> 5] |= 1 << (p & 31);
     else odd.add(p);
   }
-  const bits = new Uint32Array((max >>> 5) + 1);
-  for (const p of persons) if (Number.isInteger(p) && p >= 0 && p < 2 ** 31) bits[p >>> 5] |= 1 << (p & 31);
-  if (odd.size === 0) return (p) => (p | 0) === p && p >= 0 && p <= max && (bits[p >>> 5] & (1 << (p & 31))) !== 0;
-  return (p) => ((p | 0) === p && p >= 0 && p <= max ? (bits[p >>> 5] & (1 << (p & 31))) !== 0 : odd.has(p));
+  return (p) => (small(p) && p <= max ? (bits[p >>> 5] & (1 << (p & 31))) !== 0 : odd.size !== 0 && odd.has(p));
 }
 
 /** Runs traces over one candidate source. */
